@@ -1,0 +1,39 @@
+"""The ``askwell`` command: one Typer module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from askwell import __version__
+from askwell.cli import data as data_cli
+from askwell.cli import ingest as ingest_cli
+
+app = typer.Typer(
+    name="askwell",
+    help="askwell: score, explain and improve questions for Stack Exchange-style sites.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("ingest")(ingest_cli.ingest_command)
+app.add_typer(data_cli.app, name="data")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"askwell {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """askwell: score, explain and improve questions for Stack Exchange-style sites."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,108 @@
+"""Typed settings: defaults here, then a YAML file, then ``ASKWELL_*`` variables, then flags.
+
+Unknown keys are an error at every layer, so a typo never silently falls back to a default.
+Nothing is read at import time: call :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from askwell.errors import ConfigError
+
+ENV_PREFIX = "ASKWELL_"
+ENV_CONFIG = "ASKWELL_CONFIG"  # path of a YAML file, like --config
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestSettings(_Strict):
+    """How dumps become tables."""
+
+    workers: int = Field(0, ge=0, description="worker processes; 0 = one per CPU core")
+    chunk_mb: float = Field(8.0, gt=0, le=1024, description="MB of XML per parallel chunk")
+    csv_batch_rows: int = Field(5000, ge=1, description="CSV rows per written batch")
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    max_in_flight: int = Field(
+        0, ge=0, description="chunks queued or parsing at once; 0 = two per worker"
+    )
+
+
+class ProfileSettings(_Strict):
+    """The data profile page."""
+
+    max_sites_plotted: int = Field(30, ge=1)
+
+
+class Settings(_Strict):
+    ingest: IngestSettings = IngestSettings()
+    profile: ProfileSettings = ProfileSettings()
+
+
+def get_settings(
+    config: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Builds settings from the layers; raises ConfigError naming the bad key or value.
+
+    ``overrides`` are dotted keys from command-line flags (``{"ingest.workers": 2}``); a
+    ``None`` value means the flag was not given.
+    """
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    path = config or (Path(environ[ENV_CONFIG]) if environ.get(ENV_CONFIG) else None)
+    if path is not None:
+        _merge(merged, _read_yaml(path))
+    for key, value in sorted(environ.items()):
+        if key.startswith(ENV_PREFIX) and key != ENV_CONFIG:
+            dotted = key[len(ENV_PREFIX) :].lower().replace("__", ".")
+            _merge(merged, _nest(dotted, value, source=f"environment variable {key}"))
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _merge(merged, _nest(dotted, value, source="command line"))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        hint = " (unknown key)" if first["type"] == "extra_forbidden" else ""
+        origin = f" in {path}" if path is not None else ""
+        raise ConfigError(f"invalid setting {where!r}{hint}{origin}: {first['msg']}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def _nest(dotted: str, value: Any, source: str) -> dict[str, Any]:
+    parts = dotted.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise ConfigError(f"{source}: expected SECTION__KEY (e.g. ASKWELL_INGEST__WORKERS)")
+    return {parts[0]: {parts[1]: value}}
+
+
+def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value

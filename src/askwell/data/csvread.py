@@ -1,0 +1,155 @@
+"""SEDE CSV exports (and the book's CSV samples) read as a stream of typed rows.
+
+Exports use the Posts table's column names. Real quirks handled here: UTF-8 with or without a
+byte-order mark, or cp1252 when a spreadsheet re-saved the file; m/d/yyyy dates; a duplicated
+header (the second ``Id`` is another table's id); an unnamed index column; exports without
+``PostTypeId`` (all rows are questions) or without ``CreationDate`` (dates stay empty, and the
+manifest says so); and a file cut off mid-row (that row is rejected, the rest kept).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from askwell.data.rows import BatchBuilder, Reject
+from askwell.data.schema import QUESTION_POST_TYPE, Kind
+from askwell.errors import InputError
+
+csv.field_size_limit(1 << 28)  # post bodies can be far longer than csv's 128 KiB default
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    # cp1252 leaves five bytes undefined; read them as their Latin-1 code points instead
+    # of failing, which loses nothing (the byte is recoverable from the character).
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("askwell-latin1", _latin1_fallback)
+
+
+@dataclass
+class CsvLayout:
+    """What the header said, for the manifest."""
+
+    encoding: str
+    columns: list[str]
+    ignored_columns: list[str] = field(default_factory=list)
+    missing_required: list[str] = field(default_factory=list)
+    assumed_post_type: int | None = None
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file decodes as UTF-8, else ``cp1252`` (spreadsheets)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        try:
+            while block := f.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def read_csv(
+    path: Path, kind: Kind, site: str, source: str, batch_rows: int
+) -> tuple[CsvLayout, Iterator[tuple[dict[str, pa.RecordBatch], list[Reject], BatchBuilder]]]:
+    """The header's layout, and an iterator of (batches, rejects, builder) every
+    ``batch_rows`` rows; the builder carries the running counts."""
+    encoding = detect_encoding(path)
+    handle = path.open(encoding=encoding, errors="askwell-latin1", newline="")
+    reader = csv.reader(handle)
+    try:
+        header = next(reader)
+    except StopIteration:
+        handle.close()
+        raise InputError(f"{source}: the file is empty") from None
+    except csv.Error as exc:
+        handle.close()
+        raise InputError(f"{source}: line 1: not a readable CSV header ({exc})") from None
+    known = {f.attr for f in kind.fields}
+    names: list[str] = []
+    layout = CsvLayout(encoding, header)
+    for name in header:
+        clean = name.strip()
+        if clean in known and clean not in names:
+            names.append(clean)
+        else:
+            names.append("")  # unnamed index, duplicate or unknown column: not read
+            layout.ignored_columns.append(clean or "(unnamed)")
+    if "Id" not in names:
+        handle.close()
+        raise InputError(f"{source}: line 1: no Id column in the header ({', '.join(header)})")
+    present = set(names)
+    if "PostTypeId" not in present:
+        layout.assumed_post_type = QUESTION_POST_TYPE
+    layout.missing_required = [
+        f.attr
+        for f in kind.fields
+        if f.required and f.attr not in present and f.attr != "PostTypeId"
+    ]
+    builder = BatchBuilder(
+        kind,
+        site,
+        source,
+        assume_post_type=layout.assumed_post_type,
+        optional_attrs=frozenset(layout.missing_required),
+    )
+
+    def rows() -> Iterator[tuple[dict[str, pa.RecordBatch], list[Reject], BatchBuilder]]:
+        width = len(names)
+        last_line = reader.line_num
+        with handle:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    builder.rows_read += 1
+                    builder.rejects.append(
+                        Reject(
+                            site,
+                            source,
+                            last_line + 1,
+                            kind.name,
+                            None,
+                            "malformed CSV",
+                            f"malformed CSV: {exc}",
+                            None,
+                        )
+                    )
+                    last_line = reader.line_num
+                    continue
+                line, last_line = last_line + 1, reader.line_num
+                if not row:
+                    continue  # a blank line holds no data
+                if len(row) != width:
+                    builder.rows_read += 1
+                    builder.rejects.append(
+                        Reject(
+                            site,
+                            source,
+                            line,
+                            kind.name,
+                            row[names.index("Id")] if len(row) > names.index("Id") else None,
+                            "malformed CSV row",
+                            f"malformed CSV row: expected {width} fields, found {len(row)} "
+                            "(cut off or badly quoted)",
+                            ",".join(row)[:2000],
+                        )
+                    )
+                    continue
+                builder.add({n: v for n, v in zip(names, row, strict=True) if n}, line)
+                if builder.pending_rows() >= batch_rows:
+                    yield builder.flush(), builder.take_rejects(), builder
+        yield builder.flush(), builder.take_rejects(), builder
+
+    return layout, rows()

@@ -1,0 +1,397 @@
+"""Dumps in, a versioned dataset out: Parquet tables plus ``manifest.json``.
+
+The dataset is built in a hidden temporary folder beside the destination and published by a
+rename only when every input was read without a fatal error, so a half-written dataset is
+never presented as complete. With ``keep_partial`` the valid part is published instead,
+marked ``"status": "partial"`` in the manifest and by a ``_PARTIAL`` file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import uuid
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from askwell.config import IngestSettings
+from askwell.data import csvread, sources, xmlread
+from askwell.data.rows import Reject, rejects_batch
+from askwell.data.schema import (
+    CORE_TABLES,
+    KIND_TABLES,
+    PARSER_VERSION,
+    SCHEMA_VERSION,
+    TABLE_SCHEMAS,
+)
+from askwell.errors import InputError, OutputError
+from askwell.versioning import code_version
+
+MANIFEST = "manifest.json"
+PARTIAL_MARKER = "_PARTIAL"
+# Low-cardinality string columns; dictionary-encoding long text only wastes time.
+_DICTIONARY_COLUMNS = ["site", "source", "content_license", "category", "table"]
+
+
+class ProgressSink(Protocol):
+    def start(self, label: str, total_bytes: int | None) -> None: ...
+    def advance(self, nbytes: int, rows: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+class _Silent:
+    def start(self, label: str, total_bytes: int | None) -> None:
+        return None
+
+    def advance(self, nbytes: int, rows: int) -> None:
+        return None
+
+    def finish(self) -> None:
+        return None
+
+
+@dataclass
+class InputReport:
+    """What happened to one input file."""
+
+    source: str
+    site: str
+    kind: str
+    format: str
+    bytes: int = 0
+    sha256: str = ""
+    archive_sha256: str | None = None
+    rows_read: int = 0
+    kept: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    skipped_post_types: dict[str, int] = field(default_factory=dict)
+    utf8_replacements: int = 0
+    utf8_replacement_lines: list[int] = field(default_factory=list)
+    csv_encoding: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    assumed_post_type: int | None = None
+    error: str | None = None
+
+    @property
+    def kept_total(self) -> int:
+        return sum(self.kept.values())
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped_post_types.values())
+
+
+@dataclass
+class IngestReport:
+    out: Path
+    status: str  # "complete" or "partial"
+    fingerprint: str
+    inputs: list[InputReport]
+    tables: dict[str, int]
+
+    @property
+    def errors(self) -> list[str]:
+        return [i.error for i in self.inputs if i.error]
+
+
+class _Writer:
+    """One Parquet file per table, opened on first use, in a private folder."""
+
+    def __init__(self, folder: Path, compression: str) -> None:
+        self.folder = folder
+        self.compression = None if compression == "none" else compression
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self.rows: Counter[str] = Counter()
+
+    def write(self, table: str, batch: pa.RecordBatch) -> None:
+        writer = self._writers.get(table)
+        if writer is None:
+            schema = TABLE_SCHEMAS[table]
+            writer = pq.ParquetWriter(
+                self.folder / f"{table}.parquet",
+                schema,
+                compression=self.compression,
+                use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in schema.names],
+            )
+            self._writers[table] = writer
+        if batch.num_rows:
+            writer.write_batch(batch)
+            self.rows[table] += batch.num_rows
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+
+def ingest(
+    source_paths: list[Path],
+    out: Path,
+    *,
+    settings: IngestSettings,
+    site: str | None = None,
+    keep_partial: bool = False,
+    progress: ProgressSink | None = None,
+) -> IngestReport:
+    """Reads every source into one dataset at ``out``; raises InputError on a fatal input
+    problem (unless ``keep_partial``) and OutputError when ``out`` cannot be replaced."""
+    progress = progress or _Silent()
+    inputs = sources.resolve(source_paths, site)
+    _check_destination(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    writer = _Writer(tmp, settings.compression)
+    reports: list[InputReport] = []
+    archive_hashes: dict[Path, str] = {}
+    try:
+        for table in CORE_TABLES:
+            writer.write(table, pa.RecordBatch.from_pylist([], schema=TABLE_SCHEMAS[table]))
+        with _Pool(settings.workers) as pool:
+            for item in inputs:
+                report = InputReport(item.display, item.site, item.kind.name, item.format)
+                reports.append(report)
+                if item.member is not None:
+                    key = item.path.resolve()
+                    if key not in archive_hashes:
+                        archive_hashes[key] = sources.sha256_file(item.path)
+                    report.archive_sha256 = archive_hashes[key]
+                progress.start(
+                    f"{item.site} {Path(item.member or item.path).name}", item.size or None
+                )
+                try:
+                    if item.format == "csv":
+                        _ingest_csv(item, report, writer, settings, progress)
+                    else:
+                        _ingest_xml(item, report, writer, settings, pool, keep_partial, progress)
+                finally:
+                    progress.finish()
+                if report.error and not keep_partial:
+                    raise InputError(report.error)
+        writer.close()
+        status = "partial" if any(r.error for r in reports) else "complete"
+        fingerprint = _fingerprint(reports)
+        _write_manifest(tmp, reports, writer.rows, status, fingerprint)
+        if status == "partial":
+            (tmp / PARTIAL_MARKER).write_text(
+                "This dataset is PARTIAL: ingestion stopped on an error. See manifest.json.\n",
+                encoding="utf-8",
+            )
+        _publish(tmp, out)
+    except BaseException:
+        writer.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return IngestReport(out, status, fingerprint, reports, dict(writer.rows))
+
+
+def _check_destination(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
+        raise OutputError(
+            f"{out}: folder is not empty and holds no askwell dataset; refusing to overwrite it"
+        )
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Swaps the finished folder into place; an old dataset there is replaced whole."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+
+
+def _record(report: InputReport, rejects: Iterable[Reject], writer: _Writer) -> None:
+    rejects = list(rejects)
+    if rejects:
+        writer.write("rejects", rejects_batch(rejects))
+        for r in rejects:
+            report.rejected[r.category] = report.rejected.get(r.category, 0) + 1
+
+
+def _ingest_csv(
+    item: sources.Input,
+    report: InputReport,
+    writer: _Writer,
+    settings: IngestSettings,
+    progress: ProgressSink,
+) -> None:
+    layout, batches = csvread.read_csv(
+        item.path, item.kind, item.site, item.display, settings.csv_batch_rows
+    )
+    report.csv_encoding = layout.encoding
+    report.ignored_columns = layout.ignored_columns
+    report.missing_columns = layout.missing_required
+    report.assumed_post_type = layout.assumed_post_type
+    rows_before = 0
+    builder = None
+    for tables, rejects, builder in batches:
+        for table, batch in tables.items():
+            writer.write(table, batch)
+            report.kept[table] = report.kept.get(table, 0) + batch.num_rows
+        _record(report, rejects, writer)
+        progress.advance(0, builder.rows_read - rows_before)
+        rows_before = builder.rows_read
+    report.bytes = item.size
+    progress.advance(item.size, 0)
+    report.sha256 = sources.sha256_file(item.path)
+    if builder is not None:
+        report.rows_read = builder.rows_read
+        report.skipped_post_types = _str_keys(builder.skipped_post_types)
+
+
+def _ingest_xml(
+    item: sources.Input,
+    report: InputReport,
+    writer: _Writer,
+    settings: IngestSettings,
+    pool: _Pool,
+    keep_partial: bool,
+    progress: ProgressSink,
+) -> None:
+    skipped: Counter[int] = Counter()
+    with sources.open_binary(item) as stream:
+        reader = xmlread.ChunkReader(
+            stream, item.kind, item.display, int(settings.chunk_mb * (1 << 20))
+        )
+        tasks = (
+            xmlread.ChunkTask(
+                chunk, item.kind.name, item.site, item.display, reader.root, keep_partial
+            )
+            for chunk in reader
+        )
+        for result in pool.map_ordered(tasks, settings.max_in_flight):
+            for table, batch in result.batches.items():
+                writer.write(table, batch)
+                report.kept[table] = report.kept.get(table, 0) + batch.num_rows
+            _record(report, result.rejects, writer)
+            report.rows_read += result.rows_read
+            skipped.update(result.skipped_post_types)
+            report.utf8_replacements += result.utf8_replacements
+            report.utf8_replacement_lines.extend(result.utf8_lines)
+            progress.advance(result.nbytes, result.rows_read)
+            if result.error is not None and report.error is None:
+                report.error = result.error.describe(item.display)
+                if not keep_partial:
+                    break
+        report.bytes = reader.bytes_read
+        report.sha256 = reader.sha256.hexdigest()
+    report.utf8_replacement_lines = report.utf8_replacement_lines[:10]
+    report.skipped_post_types = _str_keys(skipped)
+    for table in KIND_TABLES[item.kind.name]:
+        report.kept.setdefault(table, 0)
+
+
+def _str_keys(counter: Counter[int]) -> dict[str, int]:
+    return {str(k): v for k, v in sorted(counter.items())}
+
+
+class _Pool:
+    """Parses chunks in worker processes, in order, with a bounded number in flight so that
+    memory does not grow with the input. One worker means: parse in this process."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Pool:
+        if self.workers > 1:
+            # Workers are forked now, before any archive-reading thread exists.
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("fork")
+            )
+            for f in [self._executor.submit(os.getpid) for _ in range(self.workers)]:
+                f.result()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def map_ordered(
+        self, tasks: Iterator[xmlread.ChunkTask], max_in_flight: int
+    ) -> Iterator[xmlread.ChunkResult]:
+        if self._executor is None:
+            yield from map(xmlread.parse_chunk, tasks)
+            return
+        limit = max_in_flight or 2 * self.workers
+        pending: deque[Future[xmlread.ChunkResult]] = deque()
+        try:
+            for task in tasks:
+                pending.append(self._executor.submit(xmlread.parse_chunk, task))
+                if len(pending) >= limit:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
+def _fingerprint(reports: list[InputReport]) -> str:
+    """Identifies the dataset by what went in and how it was read, not by when."""
+    digest = hashlib.sha256()
+    digest.update(f"schema={SCHEMA_VERSION};parser={PARSER_VERSION}\n".encode())
+    for r in reports:
+        digest.update(f"{r.site}|{r.kind}|{r.format}|{r.sha256}|{r.error or ''}\n".encode())
+    return digest.hexdigest()
+
+
+def _write_manifest(
+    folder: Path,
+    reports: list[InputReport],
+    rows: Counter[str],
+    status: str,
+    fingerprint: str,
+) -> None:
+    tables = {}
+    for path in sorted(folder.glob("*.parquet")):
+        tables[path.stem] = {
+            "file": path.name,
+            "rows": rows.get(path.stem, 0),
+            "sha256": sources.sha256_file(path),
+        }
+    manifest = {
+        "code_version": code_version(),
+        "schema_version": SCHEMA_VERSION,
+        "parser_version": PARSER_VERSION,
+        "status": status,
+        "fingerprint": fingerprint,
+        "tables": tables,
+        "inputs": [asdict(r) for r in reports],
+        "errors": [r.error for r in reports if r.error],
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> dict[str, object]:
+    """The manifest of a dataset folder; InputError when the folder is not a dataset."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise InputError(f"{folder}: not an askwell dataset (no {MANIFEST}); run askwell ingest")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: unreadable manifest (not a JSON object)")
+    return data

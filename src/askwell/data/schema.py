@@ -1,0 +1,216 @@
+"""The tables ingestion writes: their columns, Arrow types and which dump fields feed them.
+
+One place defines each table. Readers (XML and CSV) look dump fields up by their official
+names (``PostTypeId``, ``CreationDate``…); SEDE exports use the same column names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pyarrow as pa
+
+# Bump when a table's columns or their meaning change; bump PARSER_VERSION when the same
+# input would now produce different values (e.g. better HTML extraction).
+SCHEMA_VERSION = 1
+PARSER_VERSION = 1
+
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+STRINGS = pa.list_(pa.string())
+
+
+class FieldType(StrEnum):
+    INT = "integer"
+    TIMESTAMP = "timestamp"
+    TEXT = "text"
+    TAGS = "tags"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A dump field (``attr``) and the column it becomes."""
+
+    attr: str
+    column: str
+    type: FieldType
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One kind of dump file: its root element and the fields of its rows."""
+
+    name: str
+    file_name: str
+    root: str
+    fields: tuple[Field, ...]
+
+
+def _f(attr: str, column: str, type_: FieldType, required: bool = False) -> Field:
+    return Field(attr, column, type_, required)
+
+
+I, T, S = FieldType.INT, FieldType.TIMESTAMP, FieldType.TEXT
+
+POST_FIELDS = (
+    _f("Id", "id", I, True),
+    _f("PostTypeId", "post_type_id", I, True),
+    _f("CreationDate", "creation_date", T, True),
+    _f("ParentId", "parent_id", I),
+    _f("AcceptedAnswerId", "accepted_answer_id", I),
+    _f("Score", "score", I),
+    _f("ViewCount", "view_count", I),
+    _f("AnswerCount", "answer_count", I),
+    _f("CommentCount", "comment_count", I),
+    _f("FavoriteCount", "favorite_count", I),
+    _f("OwnerUserId", "owner_user_id", I),
+    _f("OwnerDisplayName", "owner_display_name", S),
+    _f("LastEditorUserId", "last_editor_user_id", I),
+    _f("LastEditDate", "last_edit_date", T),
+    _f("LastActivityDate", "last_activity_date", T),
+    _f("ClosedDate", "closed_date", T),
+    _f("CommunityOwnedDate", "community_owned_date", T),
+    _f("ContentLicense", "content_license", S),
+    _f("Title", "title", S),
+    _f("Tags", "tags", FieldType.TAGS),
+    _f("Body", "body_html", S),
+)
+
+POSTS = Kind("posts", "Posts.xml", "posts", POST_FIELDS)
+VOTES = Kind(
+    "votes",
+    "Votes.xml",
+    "votes",
+    (
+        _f("Id", "id", I, True),
+        _f("PostId", "post_id", I, True),
+        _f("VoteTypeId", "vote_type_id", I, True),
+        _f("CreationDate", "creation_date", T),
+        _f("UserId", "user_id", I),
+        _f("BountyAmount", "bounty_amount", I),
+    ),
+)
+COMMENTS = Kind(
+    "comments",
+    "Comments.xml",
+    "comments",
+    (
+        _f("Id", "id", I, True),
+        _f("PostId", "post_id", I, True),
+        _f("CreationDate", "creation_date", T, True),
+        _f("Score", "score", I),
+        _f("UserId", "user_id", I),
+        _f("UserDisplayName", "user_display_name", S),
+        _f("ContentLicense", "content_license", S),
+        _f("Text", "text", S),
+    ),
+)
+POST_HISTORY = Kind(
+    "post_history",
+    "PostHistory.xml",
+    "posthistory",
+    (
+        _f("Id", "id", I, True),
+        _f("PostHistoryTypeId", "post_history_type_id", I, True),
+        _f("PostId", "post_id", I, True),
+        _f("CreationDate", "creation_date", T, True),
+        _f("RevisionGUID", "revision_guid", S),
+        _f("UserId", "user_id", I),
+        _f("UserDisplayName", "user_display_name", S),
+        _f("Comment", "comment", S),
+        _f("ContentLicense", "content_license", S),
+        _f("Text", "text", S),
+    ),
+)
+KINDS = {k.name: k for k in (POSTS, VOTES, COMMENTS, POST_HISTORY)}
+
+QUESTION_POST_TYPE = 1
+ANSWER_POST_TYPE = 2
+
+_ARROW = {I: pa.int64(), T: TIMESTAMP, S: pa.string(), FieldType.TAGS: STRINGS}
+
+# Columns derived from a post's HTML body by askwell.data.text.html_to_parts.
+BODY_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("body_text", pa.string()),
+    ("code_blocks", STRINGS),
+    ("inline_code", STRINGS),
+    ("links", STRINGS),
+    ("images", STRINGS),
+    ("quotes", STRINGS),
+    ("n_code_blocks", pa.int32()),
+    ("n_inline_code", pa.int32()),
+    ("n_links", pa.int32()),
+    ("n_images", pa.int32()),
+    ("n_lists", pa.int32()),
+    ("n_list_items", pa.int32()),
+    ("n_paragraphs", pa.int32()),
+    ("n_blockquotes", pa.int32()),
+    ("body_chars", pa.int32()),
+    ("code_chars", pa.int32()),
+)
+
+_LEAD = (pa.field("site", pa.string(), nullable=False),)
+_TRACE = (pa.field("source", pa.string()), pa.field("source_line", pa.int64()))
+
+# Question-only and answer-only fields are left out of the other table.
+_ANSWER_ONLY = {"parent_id"}
+_QUESTION_ONLY = {
+    "accepted_answer_id",
+    "view_count",
+    "answer_count",
+    "favorite_count",
+    "closed_date",
+    "title",
+    "tags",
+}
+_POST_TYPE = {"post_type_id"}
+
+
+def _fields(fields: tuple[Field, ...], drop: set[str]) -> list[pa.Field]:
+    out = []
+    for f in fields:
+        if f.column not in drop:
+            # Only ids are never null: a SEDE export may lack a whole column (e.g. CreationDate).
+            out.append(pa.field(f.column, _ARROW[f.type], nullable=f.column != "id"))
+    return out
+
+
+def _schema(*parts: object) -> pa.Schema:
+    fields: list[pa.Field] = []
+    for part in parts:
+        fields.extend(part)  # type: ignore[call-overload]
+    return pa.schema(fields)
+
+
+_BODY = [pa.field(name, type_) for name, type_ in BODY_COLUMNS]
+
+TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "questions": _schema(_LEAD, _fields(POST_FIELDS, _ANSWER_ONLY | _POST_TYPE), _BODY, _TRACE),
+    "answers": _schema(_LEAD, _fields(POST_FIELDS, _QUESTION_ONLY | _POST_TYPE), _BODY, _TRACE),
+    "votes": _schema(_LEAD, _fields(VOTES.fields, set()), _TRACE),
+    "comments": _schema(_LEAD, _fields(COMMENTS.fields, set()), _TRACE),
+    "post_history": _schema(_LEAD, _fields(POST_HISTORY.fields, set()), _TRACE),
+    "rejects": pa.schema(
+        [
+            pa.field("site", pa.string(), nullable=False),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("source_line", pa.int64()),
+            pa.field("table", pa.string(), nullable=False),
+            pa.field("row_id", pa.string()),
+            pa.field("category", pa.string(), nullable=False),
+            pa.field("reason", pa.string(), nullable=False),
+            pa.field("raw", pa.string()),
+        ]
+    ),
+}
+
+# The tables every dataset has (possibly empty); the others appear when their file does.
+CORE_TABLES = ("questions", "answers", "rejects")
+# Which tables a kind of file feeds.
+KIND_TABLES = {
+    "posts": ("questions", "answers"),
+    "votes": ("votes",),
+    "comments": ("comments",),
+    "post_history": ("post_history",),
+}

@@ -1,0 +1,288 @@
+"""Streaming reads of Stack Exchange XML dumps, split into chunks that parse independently.
+
+A dump is one ``<row …/>`` element per line inside a root element. The reader cuts the byte
+stream just before a ``<row`` (``<`` cannot appear unescaped inside an attribute value, so
+that is always an element boundary), and each chunk is parsed by lxml ``iterparse`` wrapped in
+its own root element. Chunks therefore parse in parallel worker processes while memory stays
+bounded by the chunk size, and an error names the absolute line in the original file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import pyarrow as pa
+from lxml import etree
+
+from askwell.data.rows import BatchBuilder, Reject
+from askwell.data.schema import KINDS, Kind
+from askwell.errors import InputError
+
+_BOM = b"\xef\xbb\xbf"
+_PROLOG = re.compile(
+    rb"\s*(?:<\?xml[^>]*\?>)?\s*(?:(?:<!--.*?-->|<!DOCTYPE[^>]*>|<\?[^>]*\?>)\s*)*"
+    rb"<([A-Za-z_][\w.-]*)[^>]*>",
+    re.S,
+)
+_ROW = b"<row"
+_UTF8_REPLACEMENT = "\ufffd".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A run of whole rows: ``prefix + data + suffix`` is a well-formed document when the
+    input is."""
+
+    index: int
+    data: bytes
+    first_line: int  # line number of data's first byte in the original file
+    prefix: bytes
+    suffix: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkTask:
+    chunk: Chunk
+    kind: str
+    site: str
+    source: str
+    root: str
+    recover: bool  # keep parsing after a syntax error (for --keep-partial)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxProblem:
+    line: int
+    column: int
+    message: str
+
+    def describe(self, source: str) -> str:
+        return f"{source}: line {self.line}, column {self.column}: malformed XML: {self.message}"
+
+
+@dataclass
+class ChunkResult:
+    index: int
+    nbytes: int
+    batches: dict[str, pa.RecordBatch]
+    rejects: list[Reject]
+    rows_read: int
+    skipped_post_types: Counter[int]
+    error: SyntaxProblem | None = None
+    utf8_replacements: int = 0
+    utf8_lines: list[int] = field(default_factory=list)
+
+
+class ChunkReader:
+    """Splits a dump stream into chunks of roughly ``chunk_bytes``; hashes what it reads."""
+
+    def __init__(self, stream: IO[bytes], kind: Kind, source: str, chunk_bytes: int) -> None:
+        self._stream = stream
+        self._kind = kind
+        self._source = source
+        self._chunk_bytes = chunk_bytes
+        self.sha256 = hashlib.sha256()
+        self.bytes_read = 0
+        self.root = kind.root
+
+    def _read(self, n: int) -> bytes:
+        block = self._stream.read(n)
+        self.sha256.update(block)
+        self.bytes_read += len(block)
+        return block
+
+    def _header(self, buf: bytes) -> int:
+        """Checks the prolog and root element; returns where rows may start."""
+        body = buf[len(_BOM) :] if buf.startswith(_BOM) else buf
+        if not body.strip():
+            raise InputError(f"{self._source}: the file is empty")
+        m = _PROLOG.match(body)
+        if m is None:
+            raise InputError(
+                f"{self._source}: line 1: not an XML dump (expected a <{self._kind.root}> "
+                "root element)"
+            )
+        root = m.group(1).decode("ascii", "replace")
+        if root != self._kind.root:
+            line = body[: m.start(1)].count(b"\n") + 1
+            raise InputError(
+                f"{self._source}: line {line}: root element is <{root}>, expected "
+                f"<{self._kind.root}> (is this really {self._kind.file_name}?)"
+            )
+        return len(buf) - len(body) + m.end()
+
+    def __iter__(self) -> Iterator[Chunk]:
+        buf = self._read(self._chunk_bytes)
+        while len(buf) < 4096 and (more := self._read(self._chunk_bytes)):
+            buf += more
+        rows_from = self._header(buf)
+        root_open = b"<" + self.root.encode() + b">"
+        root_close = b"</" + self.root.encode() + b">"
+        index, line, eof, first = 0, 1, False, True
+        while True:
+            if not eof and len(buf) < self._chunk_bytes:
+                more = self._read(self._chunk_bytes)
+                eof = not more
+                buf += more
+                if not eof:
+                    continue
+            cut = -1 if eof else buf.rfind(_ROW, rows_from + 1)
+            if cut <= rows_from and not eof:
+                # No row boundary yet (a single huge row): read on.
+                more = self._read(self._chunk_bytes)
+                eof = not more
+                buf += more
+                continue
+            data = buf if cut < 0 else buf[:cut]
+            yield Chunk(
+                index,
+                data,
+                line,
+                b"" if first else root_open,
+                b"" if cut < 0 else root_close,
+            )
+            if cut < 0:
+                return
+            index += 1
+            line += data.count(b"\n")
+            buf = buf[cut:]
+            rows_from, first = 0, False
+
+
+def parse_chunk(task: ChunkTask) -> ChunkResult:
+    """Parses one chunk into record batches; runs in a worker process."""
+    chunk = task.chunk
+    kind = KINDS[task.kind]
+    body = chunk.data
+    replaced = 0
+    utf8_lines: list[int] = []
+    builder = BatchBuilder(kind, task.site, task.source)
+    start = 0  # where in ``body`` the current parse attempt begins (moves on after errors)
+    first_error: SyntaxProblem | None = None
+    while True:
+        prefix = chunk.prefix if start == 0 else b"<" + task.root.encode() + b">"
+        text = prefix + body[start:] + chunk.suffix
+        line_base = chunk.first_line + body[:start].count(b"\n") - 1
+        try:
+            _parse(text, builder, line_base, task.root)
+            break
+        except etree.XMLSyntaxError as exc:
+            if _is_encoding_error(exc) and not replaced:
+                body, replaced, utf8_lines = _replace_invalid_utf8(body, chunk.first_line)
+                if replaced:
+                    builder = BatchBuilder(kind, task.site, task.source)  # parse again, whole
+                    start = 0
+                    continue
+            line = line_base + (exc.lineno or 1)
+            problem = SyntaxProblem(line, exc.offset or 0, _clean_message(exc))
+            first_error = first_error or problem
+            if not task.recover:
+                break
+            # Keep what is valid: record the broken span as a reject, resume at the next row.
+            err_at = _line_offset(body, start, exc.lineno or 1)
+            resume = body.find(_ROW, err_at + 1)
+            raw = body[err_at : resume if resume >= 0 else len(body)]
+            builder.rejects.append(
+                Reject(
+                    task.site,
+                    task.source,
+                    line,
+                    kind.name,
+                    None,
+                    "malformed XML",
+                    f"malformed XML: {problem.message}",
+                    raw[:2000].decode("utf-8", "replace"),
+                )
+            )
+            if resume < 0:
+                break
+            start = resume
+    batches = builder.flush()
+    return ChunkResult(
+        chunk.index,
+        len(chunk.data),
+        batches,
+        builder.take_rejects(),
+        builder.rows_read,
+        builder.skipped_post_types,
+        first_error,
+        replaced,
+        utf8_lines,
+    )
+
+
+def _parse(text: bytes, builder: BatchBuilder, line_base: int, root: str) -> None:
+    events = etree.iterparse(
+        io.BytesIO(text),
+        events=("end",),
+        huge_tree=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    for _, el in events:
+        if el.tag == "row":
+            builder.add(el.attrib, line_base + (el.sourceline or 1))
+        else:
+            parent = el.getparent()
+            if parent is None and el.tag == root:
+                continue
+            builder.rejects.append(
+                Reject(
+                    builder.site,
+                    builder.source,
+                    line_base + (el.sourceline or 1),
+                    builder.kind.name,
+                    None,
+                    "unexpected element",
+                    f"unexpected element <{el.tag}> (expected <row>)",
+                    None,
+                )
+            )
+        # Free what was read: memory must not grow with the input.
+        el.clear()
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+
+
+def _is_encoding_error(exc: etree.XMLSyntaxError) -> bool:
+    msg = str(exc)
+    return "not proper UTF-8" in msg or "Invalid bytes in character" in msg
+
+
+def _replace_invalid_utf8(body: bytes, first_line: int) -> tuple[bytes, int, list[int]]:
+    """Invalid UTF-8 sequences become U+FFFD; returns the new bytes, how many were replaced
+    and the lines of the first ten (documented behaviour: counted, never a crash)."""
+    decoded = body.decode("utf-8", errors="replace")
+    replaced = decoded.count("\ufffd") - body.count(_UTF8_REPLACEMENT)
+    lines: list[int] = []
+    at = decoded.find("\ufffd")
+    while at >= 0 and len(lines) < 10:
+        lines.append(first_line + decoded.count("\n", 0, at))
+        at = decoded.find("\ufffd", at + 1)
+    return decoded.encode("utf-8"), replaced, lines
+
+
+def _line_offset(body: bytes, start: int, lineno: int) -> int:
+    """Offset in ``body`` of the start of line ``lineno`` of a parse that began at ``start``."""
+    at = start
+    for _ in range(lineno - 1):
+        nl = body.find(b"\n", at)
+        if nl < 0:
+            return len(body)
+        at = nl + 1
+    return max(at, start)
+
+
+def _clean_message(exc: etree.XMLSyntaxError) -> str:
+    msg = exc.msg if hasattr(exc, "msg") and exc.msg else str(exc)
+    # lxml appends ", line N, column M" with chunk-relative numbers; ours are absolute.
+    return re.sub(r",? line \d+, column \d+$", "", msg.splitlines()[0]).strip()
