@@ -28,11 +28,11 @@ class IngestSettings(_Strict):
     """How dumps become tables."""
 
     workers: int = Field(0, ge=0, description="worker processes; 0 = one per CPU core")
-    chunk_mb: float = Field(8.0, gt=0, le=1024, description="MB of XML per parallel chunk")
+    chunk_mb: float = Field(2.0, gt=0, le=1024, description="MB of XML per parallel chunk")
     csv_batch_rows: int = Field(5000, ge=1, description="CSV rows per written batch")
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     max_in_flight: int = Field(
-        0, ge=0, description="chunks queued or parsing at once; 0 = two per worker"
+        0, ge=0, description="chunks queued or parsing at once; 0 = workers + 1"
     )
 
 

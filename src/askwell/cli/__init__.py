@@ -33,7 +33,3 @@ def _root(
     ),
 ) -> None:
     """askwell: score, explain and improve questions for Stack Exchange-style sites."""
-
-
-def main() -> None:
-    app()

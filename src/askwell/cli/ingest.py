@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -16,8 +17,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from askwell.data.ingest import IngestReport
+
 from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
-from askwell.data.ingest import IngestReport, ingest
 
 
 class _Bar:
@@ -65,13 +68,16 @@ def ingest_command(
         None, "--workers", min=0, help="Parser processes (0 = one per core). [config: 0]"
     ),
     chunk_mb: float | None = typer.Option(
-        None, "--chunk-mb", min=0.001, help="MB of XML per parallel chunk. [config: 8]"
+        None, "--chunk-mb", min=0.001, help="MB of XML per parallel chunk. [config: 2]"
     ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Stream dumps into clean tables: questions, answers, votes, comments, post_history,
     rejects, and manifest.json (input hashes, counts, dataset fingerprint)."""
+    from askwell.data.ingest import ingest, lean_process  # here: parser processes skip it
+
     settings = load_settings(config, **{"ingest.workers": workers, "ingest.chunk_mb": chunk_mb})
+    lean_process()
     out_console = console()
     progress = Progress(
         TextColumn("{task.description}"),

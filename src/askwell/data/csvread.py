@@ -105,6 +105,8 @@ def read_csv(
 
     def rows() -> Iterator[tuple[dict[str, pa.RecordBatch], list[Reject], BatchBuilder]]:
         width = len(names)
+        id_at = names.index("Id")
+        attrs = builder.attrs
         last_line = reader.line_num
         with handle:
             while True:
@@ -113,41 +115,24 @@ def read_csv(
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    builder.rows_read += 1
-                    builder.rejects.append(
-                        Reject(
-                            site,
-                            source,
-                            last_line + 1,
-                            kind.name,
-                            None,
-                            "malformed CSV",
-                            f"malformed CSV: {exc}",
-                            None,
-                        )
-                    )
+                    builder.reject(last_line + 1, "malformed CSV", f"malformed CSV: {exc}", None)
                     last_line = reader.line_num
                     continue
                 line, last_line = last_line + 1, reader.line_num
                 if not row:
                     continue  # a blank line holds no data
                 if len(row) != width:
-                    builder.rows_read += 1
-                    builder.rejects.append(
-                        Reject(
-                            site,
-                            source,
-                            line,
-                            kind.name,
-                            row[names.index("Id")] if len(row) > names.index("Id") else None,
-                            "malformed CSV row",
-                            f"malformed CSV row: expected {width} fields, found {len(row)} "
-                            "(cut off or badly quoted)",
-                            ",".join(row)[:2000],
-                        )
+                    builder.reject(
+                        line,
+                        "malformed CSV row",
+                        f"malformed CSV row: expected {width} fields, found {len(row)} "
+                        "(cut off or badly quoted)",
+                        ",".join(row)[:2000],
+                        row_id=row[id_at] if len(row) > id_at else None,
                     )
                     continue
-                builder.add({n: v for n, v in zip(names, row, strict=True) if n}, line)
+                values = dict(zip(names, row, strict=True))
+                builder.add(tuple(values.get(a) for a in attrs), line)
                 if builder.pending_rows() >= batch_rows:
                     yield builder.flush(), builder.take_rejects(), builder
         yield builder.flush(), builder.take_rejects(), builder

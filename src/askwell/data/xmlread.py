@@ -188,17 +188,11 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
             err_at = _line_offset(body, start, exc.lineno or 1)
             resume = body.find(_ROW, err_at + 1)
             raw = body[err_at : resume if resume >= 0 else len(body)]
-            builder.rejects.append(
-                Reject(
-                    task.site,
-                    task.source,
-                    line,
-                    kind.name,
-                    None,
-                    "malformed XML",
-                    f"malformed XML: {problem.message}",
-                    raw[:2000].decode("utf-8", "replace"),
-                )
+            builder.reject(
+                line,
+                "malformed XML",
+                f"malformed XML: {problem.message}",
+                raw[:2000].decode("utf-8", "replace"),
             )
             if resume < 0:
                 break
@@ -228,29 +222,28 @@ def _parse(text: bytes, builder: BatchBuilder, line_base: int, root: str) -> Non
         remove_comments=True,
         remove_pis=True,
     )
-    for _, el in events:
+    add = builder.add
+    attrs = builder.attrs
+    parent = None
+    for n, (_, el) in enumerate(events, 1):
         if el.tag == "row":
-            builder.add(el.attrib, line_base + (el.sourceline or 1))
-        else:
-            parent = el.getparent()
-            if parent is None and el.tag == root:
-                continue
-            builder.rejects.append(
-                Reject(
-                    builder.site,
-                    builder.source,
-                    line_base + (el.sourceline or 1),
-                    builder.kind.name,
-                    None,
-                    "unexpected element",
-                    f"unexpected element <{el.tag}> (expected <row>)",
-                    None,
-                )
-            )
-        # Free what was read: memory must not grow with the input.
+            add(tuple(map(el.attrib.get, attrs)), line_base + (el.sourceline or 1))
+            el.clear()
+            # Free what was read, in slices rather than per row: memory stays flat.
+            if n % 512 == 0:
+                parent = el.getparent()
+                if parent is not None:
+                    del parent[: parent.index(el)]
+            continue
+        if el.getparent() is None and el.tag == root:
+            continue
+        builder.reject(
+            line_base + (el.sourceline or 1),
+            "unexpected element",
+            f"unexpected element <{el.tag}> (expected <row>)",
+            None,
+        )
         el.clear()
-        while el.getprevious() is not None:
-            del el.getparent()[0]
 
 
 def _is_encoding_error(exc: etree.XMLSyntaxError) -> bool:
