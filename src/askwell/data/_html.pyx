@@ -271,6 +271,12 @@ def extract(str s):
         if ch == 38:  # '&'
             i = put_entity(out, s, i, n)
             continue
+        if ch == 13:  # CR LF and lone CR are one newline, as an HTML parser reads them
+            i += 1
+            if i < n and s[i] == 10:
+                continue
+            out.put(10)
+            continue
         if ch != 60:  # not '<'
             out.put(ch)
             i += 1

@@ -17,18 +17,20 @@ import shutil
 import sys
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from askwell.config import IngestSettings
 from askwell.data import csvread, sources, xmlread
-from askwell.data.rows import Reject, rejects_batch
+from askwell.data.dataset import MANIFEST, PARTIAL_MARKER
+from askwell.data.rows import RAW_LIMIT, Reject, rejects_batch
 from askwell.data.schema import (
     CORE_TABLES,
     KIND_TABLES,
@@ -39,8 +41,6 @@ from askwell.data.schema import (
 from askwell.errors import InputError, OutputError
 from askwell.versioning import code_version
 
-MANIFEST = "manifest.json"
-PARTIAL_MARKER = "_PARTIAL"
 # Low-cardinality string columns; dictionary-encoding long text only wastes time.
 _DICTIONARY_COLUMNS = ["site", "source", "content_license", "category", "table"]
 
@@ -161,6 +161,7 @@ def ingest(
     writer = _Writer(tmp, settings.compression)
     reports: list[InputReport] = []
     archive_hashes: dict[Path, str] = {}
+    seen = _SeenIds()
     try:
         for table in CORE_TABLES:
             writer.write(table, pa.RecordBatch.from_pylist([], schema=TABLE_SCHEMAS[table]))
@@ -178,9 +179,11 @@ def ingest(
                 )
                 try:
                     if item.format == "csv":
-                        _ingest_csv(item, report, writer, settings, progress)
+                        _ingest_csv(item, report, writer, settings, seen, progress)
                     else:
-                        _ingest_xml(item, report, writer, settings, pool, keep_partial, progress)
+                        _ingest_xml(
+                            item, report, writer, settings, pool, keep_partial, seen, progress
+                        )
                 finally:
                     progress.finish()
                 if report.error and not keep_partial:
@@ -222,12 +225,85 @@ def _publish(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def _record(report: InputReport, rejects: Iterable[Reject], writer: _Writer) -> None:
+class _SeenIds:
+    """Which (site, id) pairs were already kept, per id space (posts share one: a question
+    and an answer cannot have the same Id). A bitmap per site keeps this exact in a few MB
+    even for Stack Overflow's ~80 million ids; unusually large ids fall back to a set."""
+
+    _BITMAP_LIMIT = 1 << 31
+
+    def __init__(self) -> None:
+        self._bits: dict[tuple[str, str], np.ndarray] = {}
+        self._big: dict[tuple[str, str], set[int]] = {}
+
+    def first_seen(self, space: tuple[str, str], ids: np.ndarray) -> np.ndarray:
+        """A mask of the ids not seen before (the first of repeats within ``ids`` counts
+        as first); marks them all as seen."""
+        keep = np.ones(len(ids), dtype=bool)
+        if not len(ids):
+            return keep
+        _, first = np.unique(ids, return_index=True)
+        repeated = np.ones(len(ids), dtype=bool)
+        repeated[first] = False
+        keep &= ~repeated
+        small = (ids >= 0) & (ids < self._BITMAP_LIMIT)
+        bits = self._bits.get(space, np.zeros(0, dtype=bool))
+        top = int(ids[small].max()) + 1 if small.any() else 0
+        if top > len(bits):
+            bits = np.concatenate([bits, np.zeros(max(top, 2 * len(bits)) - len(bits), bool)])
+            self._bits[space] = bits
+        keep[small] &= ~bits[ids[small]]
+        bits[ids[small & keep]] = True
+        big = self._big.setdefault(space, set())
+        for i in np.flatnonzero(~small):
+            value = int(ids[i])
+            if value in big:
+                keep[i] = False
+            elif keep[i]:
+                big.add(value)
+        return keep
+
+
+def _store(
+    report: InputReport,
+    tables: dict[str, pa.RecordBatch],
+    rejects: list[Reject],
+    writer: _Writer,
+    seen: _SeenIds,
+) -> None:
+    """Writes one parse result: repeated ids become rejects (the first is kept), the rest is
+    written and counted."""
     rejects = list(rejects)
+    for table, batch in tables.items():
+        ids = batch.column("id").to_numpy(zero_copy_only=False)
+        keep = seen.first_seen((report.site, _ID_SPACE.get(table, table)), ids)
+        if not keep.all():
+            dupes = batch.filter(pa.array(~keep))
+            rejects.extend(_duplicate_rejects(report, table, dupes))
+            batch = batch.filter(pa.array(keep))
+        writer.write(table, batch)
+        report.kept[table] = report.kept.get(table, 0) + batch.num_rows
     if rejects:
         writer.write("rejects", rejects_batch(rejects))
         for r in rejects:
             report.rejected[r.category] = report.rejected.get(r.category, 0) + 1
+
+
+_ID_SPACE = {"questions": "posts", "answers": "posts"}
+
+
+def _duplicate_rejects(report: InputReport, table: str, dupes: pa.RecordBatch) -> list[Reject]:
+    names = [n for n in dupes.schema.names if n not in ("body_html", "site", "source")]
+    out = []
+    for row in dupes.select(names).to_pylist():
+        raw = json.dumps({k: v for k, v in row.items() if v not in (None, [], "")},
+                         default=str, ensure_ascii=False)[:RAW_LIMIT]
+        out.append(
+            Reject(report.site, report.source, row["source_line"], table, str(row["id"]),
+                   "duplicate Id", f"Id {row['id']} was already read for site {report.site} "
+                   "(the first occurrence is kept)", raw)
+        )
+    return out
 
 
 def _ingest_csv(
@@ -235,6 +311,7 @@ def _ingest_csv(
     report: InputReport,
     writer: _Writer,
     settings: IngestSettings,
+    seen: _SeenIds,
     progress: ProgressSink,
 ) -> None:
     layout, batches = csvread.read_csv(
@@ -247,10 +324,7 @@ def _ingest_csv(
     rows_before = 0
     builder = None
     for tables, rejects, builder in batches:
-        for table, batch in tables.items():
-            writer.write(table, batch)
-            report.kept[table] = report.kept.get(table, 0) + batch.num_rows
-        _record(report, rejects, writer)
+        _store(report, tables, rejects, writer, seen)
         progress.advance(0, builder.rows_read - rows_before)
         rows_before = builder.rows_read
     report.bytes = item.size
@@ -268,6 +342,7 @@ def _ingest_xml(
     settings: IngestSettings,
     pool: _Pool,
     keep_partial: bool,
+    seen: _SeenIds,
     progress: ProgressSink,
 ) -> None:
     skipped: Counter[int] = Counter()
@@ -282,10 +357,7 @@ def _ingest_xml(
             for chunk in reader
         )
         for result in pool.map_ordered(tasks, settings.max_in_flight):
-            for table, batch in result.batches.items():
-                writer.write(table, batch)
-                report.kept[table] = report.kept.get(table, 0) + batch.num_rows
-            _record(report, result.rejects, writer)
+            _store(report, result.batches, result.rejects, writer, seen)
             report.rows_read += result.rows_read
             skipped.update(result.skipped_post_types)
             report.utf8_replacements += result.utf8_replacements
@@ -403,17 +475,3 @@ def _write_manifest(
         "errors": [r.error for r in reports if r.error],
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
-def read_manifest(folder: Path) -> dict[str, object]:
-    """The manifest of a dataset folder; InputError when the folder is not a dataset."""
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise InputError(f"{folder}: not an askwell dataset (no {MANIFEST}); run askwell ingest")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: unreadable manifest ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: unreadable manifest (not a JSON object)")
-    return data

@@ -1,0 +1,684 @@
+"""Ingestion benchmark: throughput and peak memory of ``askwell ingest`` on a ≥ 1 GB dump.
+
+One command builds (or reuses) ``bench/work/tiled-Posts.xml``, real rows from every
+``../shared/data/stackexchange/*/Posts.xml`` repeated with fresh Ids, then runs one after the
+other, each in its own process tree and on the same file:
+
+- ``floor``: a bare lxml ``iterparse`` that only counts rows (and their PostTypeId);
+- ``askwell``: the real CLI, ``askwell ingest FILE --out bench/work/ds``, default settings;
+- ``naive``: ``xml.etree`` parse of the whole file, per-row HTML-to-text, one DataFrame.
+
+Memory is sampled every 50 ms over the whole process tree (RSS summed, and PSS summed, which
+counts shared pages once). Results go to ``ingest.json`` and ``ingest.md`` under ``--out``.
+
+    .venv/bin/python -m bench.ingest [--size-gb 1.0] [--out bench/results] [--skip-naive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "stackexchange"
+WORK = ROOT / "bench" / "work"
+DUMP = WORK / "tiled-Posts.xml"
+SIDECAR = WORK / "tiled-Posts.json"
+DATASET = WORK / "ds"
+NAIVE_OUT = WORK / "naive.parquet"
+LOGS = WORK / "logs"
+
+TILER_VERSION = 1  # bump when the dump format changes: a stale dump is then rebuilt
+ID_ATTRS = frozenset({"Id", "ParentId", "AcceptedAnswerId"})
+QA_TYPES = ("1", "2")  # questions and answers: the rows askwell keeps
+MB = 1_000_000  # every MB here is 10^6 bytes, for throughput and memory alike
+GIB = 1 << 30
+MIN_DUMP_BYTES = 1_000_000_000
+RSS_TARGET_MB = 400.0
+THROUGHPUT_TARGET = 1 / 3
+SAMPLE_S = 0.05
+HEADER = b'<?xml version="1.0" encoding="utf-8"?>\n<posts>\n'
+FOOTER = b"</posts>\n"
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#xA;",
+        "\r": "&#xD;",
+        "\t": "&#x9;",
+    }
+)
+
+
+# --- the tiled dump ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dump:
+    """The tiled file and what is known about it without reading it again."""
+
+    path: str
+    bytes: int
+    sha256: str
+    rows: int
+    tiles: int
+    rows_per_tile: int
+    id_span: int  # Ids of tile t are the tile-0 Ids + t * id_span
+    post_types: dict[str, int]
+    sources: list[dict[str, Any]]
+    target_bytes: int
+    version: int = TILER_VERSION
+    reused: bool = False
+    build_s: float = 0.0
+
+
+Template = tuple[str, tuple[int, ...]]  # a row as a %-format string and its tile-0 Ids
+
+
+def _source_files() -> list[Path]:
+    files = sorted(DATA.glob("*/Posts.xml"))
+    if not files:
+        raise SystemExit(f"no */Posts.xml under {DATA}")
+    return files
+
+
+def _source_info(files: list[Path]) -> list[dict[str, Any]]:
+    return [{"file": str(f.relative_to(DATA)), "bytes": f.stat().st_size} for f in files]
+
+
+def _row_template(attrs: list[tuple[str, str]], base: int) -> Template:
+    """One ``<row/>`` line with its Ids left as ``%d`` slots, other values escaped as-is."""
+    parts: list[str] = []
+    ids: list[int] = []
+    for name, value in attrs:
+        if _is_id(name, value):
+            parts.append(f'{name}="%d"')
+            ids.append(base + int(value))
+        else:
+            parts.append(f'{name}="{value.translate(_ESCAPES).replace("%", "%%")}"')
+    return f"  <row {' '.join(parts)} />\n", tuple(ids)
+
+
+def _is_id(name: str, value: str) -> bool:
+    return name in ID_ATTRS and value.isdigit()
+
+
+def _source_rows(files: list[Path]) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    """Every source row's attributes, in order, with its site's Id base: the Ids of site k
+    are moved past every Id (or Id reference) of the sites before it."""
+    from lxml import etree
+
+    base = 0
+    for path in files:
+        top = 0
+        for _, el in etree.iterparse(str(path), events=("end",), tag="row"):
+            attrs = list(el.attrib.items())
+            yield base, attrs
+            top = max([top, *(int(v) for k, v in attrs if _is_id(k, v))])
+            _clear(el)
+        base += top
+
+
+def _tile_text(templates: list[Template], offset: int) -> str:
+    return "".join(fmt % tuple(i + offset for i in ids) for fmt, ids in templates)
+
+
+def _check_first_tile(files: list[Path], templates: list[Template]) -> None:
+    """Parses tile 0 back and compares it with the sources: same attributes in the same
+    order, every value identical except the Ids, which are the source Id plus the base."""
+    from lxml import etree
+
+    tile = etree.fromstring(HEADER + _tile_text(templates, 0).encode() + FOOTER)
+    if len(tile) != len(templates):
+        raise SystemExit(f"tiling bug: tile 0 has {len(tile)} rows, not {len(templates)}")
+    for n, (el, (base, attrs)) in enumerate(zip(tile, _source_rows(files), strict=True)):
+        want = [(k, str(base + int(v)) if _is_id(k, v) else v) for k, v in attrs]
+        if list(el.attrib.items()) != want:
+            raise SystemExit(f"tiling bug: row {n} of tile 0 differs from its source row")
+
+
+def _build_dump(target_bytes: int, files: list[Path]) -> Dump:
+    """Writes whole tiles until the file holds at least ``target_bytes``."""
+    started = time.perf_counter()
+    templates: list[Template] = []
+    types: Counter[str] = Counter()
+    for base, attrs in _source_rows(files):
+        templates.append(_row_template(attrs, base))
+        types[dict(attrs).get("PostTypeId", "")] += 1
+    span = max(i for _, ids in templates for i in ids)  # the last site's base + its top Id
+    _check_first_tile(files, templates)
+    digest = hashlib.sha256()
+    size, tiles = 0, 0
+    tmp = DUMP.with_suffix(".xml.part")
+    with tmp.open("wb") as out:
+
+        def write(block: bytes) -> None:
+            nonlocal size
+            out.write(block)
+            digest.update(block)
+            size += len(block)
+
+        write(HEADER)
+        while size + len(FOOTER) < target_bytes:
+            write(_tile_text(templates, tiles * span).encode())
+            tiles += 1
+        write(FOOTER)
+    tmp.replace(DUMP)
+    return Dump(
+        path=str(DUMP.relative_to(ROOT)),
+        bytes=size,
+        sha256=digest.hexdigest(),
+        rows=tiles * len(templates),
+        tiles=tiles,
+        rows_per_tile=len(templates),
+        id_span=span,
+        post_types={k: v * tiles for k, v in sorted(types.items())},
+        sources=_source_info(files),
+        target_bytes=target_bytes,
+        build_s=round(time.perf_counter() - started, 2),
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_dump(target_bytes: int) -> Dump:
+    """The tiled dump, reused when the sidecar says it was built from the same sources with
+    the same target and its size and sha256 still match (hashing also warms the page cache,
+    so that every method reads the file from memory)."""
+    files = _source_files()
+    WORK.mkdir(parents=True, exist_ok=True)
+    with suppress(OSError, ValueError, TypeError):
+        known = Dump(**json.loads(SIDECAR.read_text(encoding="utf-8")))
+        if (
+            known.version == TILER_VERSION
+            and known.target_bytes == target_bytes
+            and known.sources == _source_info(files)
+            and DUMP.stat().st_size == known.bytes
+        ):
+            print(f"checking {DUMP.name} ({known.bytes / MB:,.0f} MB) against its sidecar…")
+            if _sha256(DUMP) == known.sha256:
+                return Dump(**{**asdict(known), "reused": True})
+            print("sha256 differs: rebuilding")
+    _make_room(target_bytes)
+    print(f"building {DUMP.relative_to(ROOT)} (≥ {target_bytes / MB:,.0f} MB)…")
+    dump = _build_dump(target_bytes, files)
+    SIDECAR.write_text(json.dumps(asdict(dump), indent=2) + "\n", encoding="utf-8")
+    _sha256(DUMP)  # warm the page cache like a reuse does
+    return dump
+
+
+def _make_room(target_bytes: int) -> None:
+    """The dump, askwell's dataset and naive's Parquet must fit, with room to spare."""
+    with suppress(FileNotFoundError):
+        DUMP.unlink()
+    free = shutil.disk_usage(WORK).free
+    need = 2 * target_bytes + GIB
+    if free < need:
+        raise SystemExit(f"{WORK}: {free / MB:,.0f} MB free, need about {need / MB:,.0f} MB")
+
+
+# --- the measured programs (each runs in its own process) --------------------------------
+
+
+def _clear(el: Any) -> None:
+    """Frees a parsed row and the rows before it: lxml iterparse memory stays flat."""
+    el.clear()
+    while el.getprevious() is not None:
+        del el.getparent()[0]
+
+
+def run_floor(path: Path) -> dict[str, Any]:
+    """The floor: the least work that still reads every row."""
+    from lxml import etree
+
+    types: Counter[str] = Counter()
+    for _, el in etree.iterparse(str(path), events=("end",), tag="row"):
+        types[el.get("PostTypeId", "")] += 1
+        _clear(el)
+    return {"rows": sum(types.values()), "post_types": dict(sorted(types.items()))}
+
+
+def run_naive(path: Path) -> dict[str, Any]:
+    """The naive approach: the whole tree in memory, a dict per row, one DataFrame."""
+    import xml.etree.ElementTree as ET
+
+    import lxml.html
+    import pandas as pd
+    from lxml import etree
+
+    def text(body: str) -> str:
+        try:
+            return str(lxml.html.fromstring(body).text_content())
+        except (etree.ParserError, ValueError):  # an empty or blank body
+            return ""
+
+    root = ET.parse(path).getroot()
+    records: list[dict[str, str]] = []
+    for el in root:
+        record = dict(el.attrib)
+        if record.get("PostTypeId") in QA_TYPES:
+            record["Text"] = text(record.get("Body", ""))
+        records.append(record)
+    frame = pd.DataFrame(records)
+    frame.to_parquet(NAIVE_OUT)
+    types = frame["PostTypeId"].value_counts()
+    return {"rows": len(frame), "post_types": {str(k): int(v) for k, v in types.items()}}
+
+
+PROGRAMS = {"floor": run_floor, "naive": run_naive}
+
+
+# --- measuring a process tree -------------------------------------------------------------
+
+
+@dataclass
+class ProcessPeak:
+    pid: int
+    role: str
+    peak_rss_mb: float = 0.0
+    peak_pss_mb: float = 0.0
+
+
+@dataclass
+class Measurement:
+    """One method's run: time, throughput, and memory over its whole process tree."""
+
+    method: str
+    command: list[str]
+    returncode: int
+    timed_out: bool
+    wall_s: float
+    mb_per_s: float
+    cpu_s: float  # user + system of the tree (children it reaped included)
+    peak_rss_tree_mb: float  # max over samples of the RSS summed over the tree
+    peak_pss_tree_mb: float  # same with PSS: shared pages counted once
+    kernel_max_rss_mb: float  # ru_maxrss: the largest single process, not a sum
+    max_processes: int
+    samples: int
+    sampler_cpu_s: float
+    processes: list[ProcessPeak] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+class _Reaper:
+    """Waits for the child in a thread, so its end time is exact and its rusage is kept."""
+
+    def __init__(self, pid: int) -> None:
+        self.done = threading.Event()
+        self.returncode = -1
+        self.end = 0.0
+        self.rusage: Any = None
+        threading.Thread(target=self._wait, args=(pid,), daemon=True).start()
+
+    def _wait(self, pid: int) -> None:
+        _, status, self.rusage = os.wait4(pid, 0)
+        self.end = time.perf_counter()
+        self.returncode = os.waitstatus_to_exitcode(status)
+        self.done.set()
+
+
+def _role(proc: Any, root_pid: int) -> str:
+    if proc.pid == root_pid:
+        return "main"
+    with suppress(Exception):
+        cmdline = " ".join(proc.cmdline())
+        for marker, role in (("resource_tracker", "resource tracker"), ("spawn_main", "worker")):
+            if marker in cmdline:
+                return role
+    return "child"
+
+
+def _sample(root: Any, peaks: dict[int, ProcessPeak]) -> tuple[float, float, int]:
+    """RSS and PSS summed over the tree now (MB), and how many processes it has."""
+    import psutil
+
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0, 0.0, 0
+    rss = pss = 0.0
+    for proc in procs:
+        try:
+            info = proc.memory_full_info()
+        except psutil.Error:
+            continue
+        peak = peaks.get(proc.pid) or peaks.setdefault(
+            proc.pid, ProcessPeak(proc.pid, _role(proc, root.pid))
+        )
+        peak.peak_rss_mb = max(peak.peak_rss_mb, info.rss / MB)
+        peak.peak_pss_mb = max(peak.peak_pss_mb, info.pss / MB)
+        rss += info.rss / MB
+        pss += info.pss / MB
+    return rss, pss, len(procs)
+
+
+def _kill_tree(root: Any) -> None:
+    import psutil
+
+    with suppress(psutil.Error):
+        for proc in [*root.children(recursive=True), root]:
+            with suppress(psutil.Error):
+                proc.kill()
+
+
+def measure(method: str, command: list[str], file_bytes: int, timeout_s: float) -> Measurement:
+    """Runs ``command`` to the end (or the timeout, then kills its tree), sampling memory."""
+    import psutil
+
+    LOGS.mkdir(parents=True, exist_ok=True)
+    print(f"measuring {method}: {' '.join(command)}", flush=True)
+    cpu0 = time.process_time()
+    with (LOGS / f"{method}.out").open("wb") as out, (LOGS / f"{method}.err").open("wb") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
+        root = psutil.Process(child.pid)  # before the reaper runs: the pid is still ours
+        reaper = _Reaper(child.pid)
+        peaks: dict[int, ProcessPeak] = {}
+        peak_rss = peak_pss = 0.0
+        samples = most = 0
+        timed_out = False
+        while not reaper.done.is_set():
+            rss, pss, count = _sample(root, peaks)
+            if reaper.done.is_set():  # the tree may have been half gone: keep only live samples
+                break
+            peak_rss, peak_pss, most = max(peak_rss, rss), max(peak_pss, pss), max(most, count)
+            samples += 1
+            if time.perf_counter() - started > timeout_s and not timed_out:
+                timed_out = True
+                print(f"{method}: over {timeout_s:.0f} s, killing its process tree", flush=True)
+                _kill_tree(root)
+            reaper.done.wait(SAMPLE_S)
+    child.returncode = reaper.returncode  # reaped by _Reaper, not by Popen
+    wall = reaper.end - started
+    usage = reaper.rusage
+    result = Measurement(
+        method=method,
+        command=command,
+        returncode=reaper.returncode,
+        timed_out=timed_out,
+        wall_s=round(wall, 3),
+        mb_per_s=round(file_bytes / MB / wall, 2),
+        cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
+        peak_rss_tree_mb=round(peak_rss, 1),
+        peak_pss_tree_mb=round(peak_pss, 1),
+        kernel_max_rss_mb=round(usage.ru_maxrss * 1024 / MB, 1),
+        max_processes=most,
+        samples=samples,
+        sampler_cpu_s=round(time.process_time() - cpu0, 2),
+        processes=[
+            ProcessPeak(p.pid, p.role, round(p.peak_rss_mb, 1), round(p.peak_pss_mb, 1))
+            for p in sorted(peaks.values(), key=lambda p: -p.peak_rss_mb)
+        ],
+    )
+    if not result.ok:
+        tail = (LOGS / f"{method}.err").read_text(encoding="utf-8", errors="replace")[-2000:]
+        print(f"{method} FAILED (exit {result.returncode}):\n{tail}", flush=True)
+    return result
+
+
+def _child_report(method: str) -> dict[str, Any]:
+    """The JSON line a floor or naive run printed last."""
+    lines = (LOGS / f"{method}.out").read_text(encoding="utf-8").strip().splitlines()
+    report = json.loads(lines[-1]) if lines else {}
+    return report if isinstance(report, dict) else {}
+
+
+def _askwell_report() -> dict[str, Any]:
+    manifest = json.loads((DATASET / "manifest.json").read_text(encoding="utf-8"))
+    tables = {name: int(t["rows"]) for name, t in manifest["tables"].items()}
+    inputs = manifest["inputs"]
+    return {
+        "rows": sum(int(i["rows_read"]) for i in inputs),
+        "kept_qa": tables.get("questions", 0) + tables.get("answers", 0),
+        "tables": tables,
+        "status": manifest["status"],
+        "skipped_post_types": inputs[0]["skipped_post_types"] if inputs else {},
+    }
+
+
+def run_methods(dump: Dump, skip_naive: bool, timeout_s: float) -> dict[str, Measurement]:
+    """Floor, askwell, naive: one after the other, never two at once."""
+    python = sys.executable
+    askwell = str(Path(python).parent / "askwell")
+    commands = {
+        "floor": [python, "-m", "bench.ingest", "--run", "floor", dump.path],
+        "askwell": [askwell, "ingest", dump.path, "--out", str(DATASET.relative_to(ROOT))],
+        "naive": [python, "-m", "bench.ingest", "--run", "naive", dump.path],
+    }
+    if skip_naive:
+        del commands["naive"]
+    shutil.rmtree(DATASET, ignore_errors=True)  # every askwell run starts from nothing
+    results: dict[str, Measurement] = {}
+    for method, command in commands.items():
+        result = measure(method, command, dump.bytes, timeout_s)
+        if result.ok:
+            result.report = _askwell_report() if method == "askwell" else _child_report(method)
+        results[method] = result
+    return results
+
+
+# --- results --------------------------------------------------------------------------
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip()
+
+
+def machine_info() -> dict[str, Any]:
+    import psutil
+    import pyarrow
+    from lxml import etree
+
+    from askwell import __version__
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu,
+        "ram_total_gib": round(psutil.virtual_memory().total / GIB, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "lxml": ".".join(map(str, etree.LXML_VERSION)),
+        "libxml2": ".".join(map(str, etree.LIBXML_VERSION)),
+        "pyarrow": pyarrow.__version__,
+        "psutil": psutil.__version__,
+        "askwell": __version__,
+        "git_head": _git("rev-parse", "HEAD"),
+        "src_modified": bool(_git("status", "--porcelain", "--", "src")),
+    }
+
+
+def check_rows(dump: Dump, results: dict[str, Measurement]) -> dict[str, Any]:
+    """askwell must keep exactly the questions and answers the floor counted."""
+    floor = results["floor"].report
+    qa = sum(int(floor.get("post_types", {}).get(t, 0)) for t in QA_TYPES) if floor else None
+    checks: dict[str, Any] = {
+        "dump_rows": dump.rows,
+        "floor_rows": floor.get("rows"),
+        "floor_qa_rows": qa,
+        "floor_rows_match_dump": floor.get("rows") == dump.rows,
+        "askwell_rows_read": results["askwell"].report.get("rows"),
+        "askwell_qa_rows": results["askwell"].report.get("kept_qa"),
+    }
+    checks["askwell_qa_rows_match_floor"] = qa is not None and checks["askwell_qa_rows"] == qa
+    if "naive" in results:
+        checks["naive_rows"] = results["naive"].report.get("rows")
+        checks["naive_rows_match_floor"] = checks["naive_rows"] == floor.get("rows")
+    return checks
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def summarize(results: dict[str, Measurement], dump: Dump) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ratios between methods, and the issue's targets as true/false."""
+    aw, floor, naive = results["askwell"], results["floor"], results.get("naive")
+    ratios: dict[str, Any] = {
+        "askwell_over_floor_throughput": _ratio(aw.mb_per_s, floor.mb_per_s)
+        if aw.ok and floor.ok
+        else None,
+    }
+    if naive is not None and naive.ok:
+        ratios["askwell_speedup_over_naive"] = _ratio(aw.mb_per_s, naive.mb_per_s)
+        ratios["naive_over_askwell_peak_rss"] = _ratio(naive.peak_rss_tree_mb, aw.peak_rss_tree_mb)
+        ratios["naive_over_askwell_peak_pss"] = _ratio(naive.peak_pss_tree_mb, aw.peak_pss_tree_mb)
+    through = ratios["askwell_over_floor_throughput"]
+    targets = {
+        "dump_at_least_1e9_bytes": dump.bytes >= MIN_DUMP_BYTES,
+        "askwell_ok": aw.ok,
+        "askwell_peak_rss_tree_under_400mb": aw.ok and aw.peak_rss_tree_mb < RSS_TARGET_MB,
+        "askwell_peak_pss_under_400mb": aw.ok and aw.peak_pss_tree_mb < RSS_TARGET_MB,
+        "throughput_at_least_third_of_floor": through is not None and through >= THROUGHPUT_TARGET,
+    }
+    return ratios, targets
+
+
+LABELS = {
+    "floor": "floor: bare lxml iterparse, count rows",
+    "askwell": "`askwell ingest` (default settings)",
+    "naive": "naive: ElementTree parse + lxml.html text + one DataFrame",
+}
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The results as a page: the table, the ratios, the verdicts, how to run it."""
+    dump, machine = doc["dump"], doc["machine"]
+    lines = [
+        "# `askwell ingest` benchmark",
+        "",
+        f"Dump: `{dump['path']}`, {dump['bytes'] / MB:,.1f} MB ({dump['bytes'] / GIB:.3f} GiB), "
+        f"{dump['rows']:,} rows ({dump['tiles']} tiles of {dump['rows_per_tile']:,} real rows "
+        f"from {len(dump['sources'])} sites, fresh Ids per tile).",
+        f"Machine: {machine['cpu_count']} CPUs ({machine['cpu_model']}), "
+        f"{machine['ram_total_gib']} GiB RAM; Python {machine['python']}, lxml {machine['lxml']}, "
+        f"pyarrow {machine['pyarrow']}; askwell {machine['git_head'][:12]}"
+        f"{' with uncommitted changes in src/' if machine['src_modified'] else ''}. "
+        f"Run {doc['created']}. MB = 10^6 bytes.",
+        "",
+        "| method | MB/s | peak RSS tree MB | peak PSS MB | rows | wall s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for method, m in doc["methods"].items():
+        rows = m["report"].get("rows")
+        status = "" if m["returncode"] == 0 and not m["timed_out"] else " **FAILED**"
+        lines.append(
+            f"| {LABELS[method]}{status} | {m['mb_per_s']:,.1f} | {m['peak_rss_tree_mb']:,.1f} "
+            f"| {m['peak_pss_tree_mb']:,.1f} | {'-' if rows is None else f'{rows:,}'} "
+            f"| {m['wall_s']:,.1f} |"
+        )
+    lines += ["", *[f"- {k}: {v}" for k, v in doc["ratios"].items()], ""]
+    lines += ["| target | verdict |", "|---|---|"]
+    lines += [f"| {k} | {'PASS' if v else 'FAIL'} |" for k, v in doc["targets"].items()]
+    aw = doc["methods"]["askwell"]
+    lines += [
+        "",
+        f"askwell processes (peak RSS / PSS MB each; up to {aw['max_processes']} at once, "
+        f"{aw['cpu_s']:.1f} CPU s in {aw['wall_s']:.1f} s):",
+        "",
+        *[
+            f"- {p['role']} (pid {p['pid']}): {p['peak_rss_mb']:,.1f} / {p['peak_pss_mb']:,.1f}"
+            for p in aw["processes"]
+        ],
+        "",
+        f"Rows check: askwell kept {doc['checks']['askwell_qa_rows']} questions+answers, "
+        f"the floor counted {doc['checks']['floor_qa_rows']} with PostTypeId 1 or 2: "
+        f"{'match' if doc['checks']['askwell_qa_rows_match_floor'] else 'MISMATCH'}.",
+        "",
+        "How to run: `.venv/bin/python -m bench.ingest [--size-gb 1.0] [--out bench/results] "
+        "[--skip-naive]` (see bench/README.md).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Builds the dump, measures every method, writes JSON and markdown; non-zero on a
+    failed method or a row-count mismatch."""
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser.add_argument("--size-gb", type=float, default=1.0, help="dump size in GiB")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--skip-naive", action="store_true", help="skip the slow naive run")
+    parser.add_argument("--timeout-s", type=float, default=3600.0, help="per method")
+    parser.add_argument("--run", choices=sorted(PROGRAMS), help=argparse.SUPPRESS)
+    parser.add_argument("file", nargs="?", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:  # inside a measured process
+        print(json.dumps(PROGRAMS[args.run](args.file)))
+        return 0
+    target = int(args.size_gb * GIB)
+    if target < MIN_DUMP_BYTES:
+        print(f"note: {target / MB:,.0f} MB is under the 1 GB the issue asks for")
+    dump = prepare_dump(target)
+    results = run_methods(dump, args.skip_naive, args.timeout_s)
+    checks = check_rows(dump, results)
+    ratios, targets = summarize(results, dump)
+    doc = {
+        "benchmark": "ingest",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "argv": sys.argv,
+        "machine": machine_info(),
+        "dump": asdict(dump),
+        "methods": {k: asdict(v) for k, v in results.items()},
+        "checks": checks,
+        "ratios": ratios,
+        "targets": targets,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ingest.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (args.out / "ingest.md").write_text(markdown(doc), encoding="utf-8")
+    print(markdown(doc))
+    failed = [k for k, v in results.items() if not v.ok]
+    if failed:
+        print(f"FAILED: {', '.join(failed)} (logs in {LOGS.relative_to(ROOT)})", file=sys.stderr)
+    if not checks["askwell_qa_rows_match_floor"]:
+        print(
+            f"FAILED: askwell kept {checks['askwell_qa_rows']} questions+answers, the floor "
+            f"counted {checks['floor_qa_rows']}",
+            file=sys.stderr,
+        )
+    return 1 if failed or not checks["askwell_qa_rows_match_floor"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
