@@ -1,7 +1,7 @@
 """SEDE CSV exports (and the book's CSV samples) read as a stream of typed rows.
 
 Exports use the Posts table's column names. Real quirks handled here: UTF-8 with or without a
-byte-order mark, or cp1252 when a spreadsheet re-saved the file; m/d/yyyy dates; a duplicated
+byte-order mark, with cp1252 bytes mixed in when a spreadsheet re-saved the file; m/d/yyyy dates; a duplicated
 header (the second ``Id`` is another table's id); an unnamed index column; exports without
 ``PostTypeId`` (all rows are questions) or without ``CreationDate`` (dates stay empty, and the
 manifest says so); and a file cut off mid-row (that row is rejected, the rest kept).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +25,31 @@ from askwell.errors import InputError
 csv.field_size_limit(1 << 28)  # post bodies can be far longer than csv's 128 KiB default
 
 
-def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
-    # cp1252 leaves five bytes undefined; read them as their Latin-1 code points instead
-    # of failing, which loses nothing (the byte is recoverable from the character).
+class _Fallbacks(threading.local):
+    count = 0
+
+
+_fallbacks = _Fallbacks()
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    # A byte that is not UTF-8 is read as cp1252 (spreadsheets' encoding), or as its
+    # Latin-1 code point for the five bytes cp1252 leaves undefined: nothing is lost, and
+    # the valid UTF-8 around it still decodes as UTF-8.
     assert isinstance(exc, UnicodeDecodeError)
-    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
+    bad = exc.object[exc.start : exc.end]
+    _fallbacks.count += len(bad)
+    return "".join(_cp1252_char(b) for b in bad), exc.end
 
 
-codecs.register_error("askwell-latin1", _latin1_fallback)
+def _cp1252_char(byte: int) -> str:
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
+
+
+codecs.register_error("askwell-cp1252", _cp1252_fallback)
 
 
 @dataclass
@@ -45,17 +63,16 @@ class CsvLayout:
     assumed_post_type: int | None = None
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file decodes as UTF-8, else ``cp1252`` (spreadsheets)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def detect_encoding(path: Path) -> tuple[str, int]:
+    """UTF-8 (a byte-order mark is dropped), and how many bytes are not UTF-8: those are
+    read as cp1252, as a spreadsheet that re-saved the file would have written them."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="askwell-cp1252")
+    _fallbacks.count = 0
     with path.open("rb") as f:
-        try:
-            while block := f.read(1 << 20):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+        while block := f.read(1 << 20):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    return "utf-8-sig", _fallbacks.count
 
 
 def read_csv(
@@ -63,8 +80,8 @@ def read_csv(
 ) -> tuple[CsvLayout, Iterator[tuple[dict[str, pa.RecordBatch], list[Reject], BatchBuilder]]]:
     """The header's layout, and an iterator of (batches, rejects, builder) every
     ``batch_rows`` rows; the builder carries the running counts."""
-    encoding = detect_encoding(path)
-    handle = path.open(encoding=encoding, errors="askwell-latin1", newline="")
+    encoding, fallback_bytes = detect_encoding(path)
+    handle = path.open(encoding=encoding, errors="askwell-cp1252", newline="")
     reader = csv.reader(handle)
     try:
         header = next(reader)
@@ -76,7 +93,10 @@ def read_csv(
         raise InputError(f"{source}: line 1: not a readable CSV header ({exc})") from None
     known = {f.attr for f in kind.fields}
     names: list[str] = []
-    layout = CsvLayout(encoding, header)
+    layout = CsvLayout(
+        "utf-8" if not fallback_bytes else f"utf-8, with {fallback_bytes} non-UTF-8 bytes read as cp1252",
+        header,
+    )
     for name in header:
         clean = name.strip()
         if clean in known and clean not in names:

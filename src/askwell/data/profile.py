@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from askwell.config import ProfileSettings
 from askwell.data.dataset import Dataset
@@ -47,6 +48,9 @@ _QUESTION_COLUMNS = [
     "site", "creation_date", "score", "answer_count", "accepted_answer_id", "title",
     "body_html", "body_text", "body_chars", "n_code_blocks", "n_inline_code",
 ]  # fmt: skip
+# A word is a run of non-whitespace, whitespace as Python's str.split sees it (RE2's \s is
+# ASCII only, so Unicode separators such as no-break spaces are named too).
+_WORD = r"[^\s\pZ\x0b\x1c-\x1f\x85]+"
 _MAX_LINES = 8  # per-site lines on one plot before it becomes unreadable
 
 
@@ -74,7 +78,8 @@ class SiteProfile:
       cannot be told apart from one without accepted answers, so it is None for a site
       read only from CSV exports where no question has one.
     - Lengths and code shares are over the ``with_body`` questions that carry a body
-      (title lengths over those with a title); medians; words are whitespace-separated.
+      (title lengths over those with a title); medians; a word is a run of
+      non-whitespace in ``body_text``.
     - ``first_date``/``last_date`` span the questions with a known creation date.
     """
 
@@ -189,7 +194,7 @@ def _question_rows(dataset: Dataset) -> pa.Table:
         has_body = pc.is_valid(col["body_html"])
         blocks = pc.greater(col["n_code_blocks"], 0)
         any_code = pc.or_(blocks, pc.greater(col["n_inline_code"], 0))
-        words = pc.count_substring_regex(col["body_text"], pattern=r"\S+")
+        words = pc.count_substring_regex(col["body_text"], pattern=_WORD)
         created = col["creation_date"]
         month = pc.add(pc.multiply(pc.year(created), 12), pc.subtract(pc.month(created), 1))
         parts.append(
@@ -388,8 +393,10 @@ def render_table(profile: Profile, console: Console) -> None:
     """Prints one row per site (largest first) and the all-sites total; split into two
     tables (counts and scores, then rates and lengths) when the console is too narrow."""
     console.print(
-        f"[bold]{profile.folder}[/] · {profile.status} · fingerprint {profile.fingerprint}",
-        highlight=False,
+        Text.assemble(
+            (str(profile.folder), "bold"),
+            f" · {profile.status} · fingerprint {profile.fingerprint}",
+        )
     )
     whole = _rich_table(profile, range(len(HEADERS)))
     natural = console.measure(whole, options=console.options.update_width(100_000)).maximum
@@ -412,26 +419,27 @@ def _rich_table(profile: Profile, columns: Iterable[int]) -> Table:
             overflow="fold",
             min_width=16 if i == 0 else None,
         )
+    # Text, not markup: a site name like "[x]" must print as itself.
     for n, site in enumerate(profile.sites):
         cells = _cells(site)
-        table.add_row(*(cells[i] for i in columns), end_section=n == len(profile.sites) - 1)
+        table.add_row(*(Text(cells[i]) for i in columns), end_section=n == len(profile.sites) - 1)
     cells = _cells(profile.total)
-    table.add_row(*(cells[i] for i in columns), style="bold")
+    table.add_row(*(Text(cells[i]) for i in columns), style="bold")
     return table
 
 
 # ---- the HTML page ----
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em;
-       color: #222; max-width: 1250px; }
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em;
+       color: #222; max-width: 1400px; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; }
 h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; font-family: monospace; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { padding: 0.3em 0.6em; border-bottom: 1px solid #e5e5e5; white-space: nowrap; }
+table { border-collapse: collapse; font-size: 0.78em; }
+th, td { padding: 0.3em 0.4em; border-bottom: 1px solid #e5e5e5; white-space: nowrap; }
 th { background: #f5f5f5; text-align: left; vertical-align: bottom; white-space: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: 700; border-top: 2px solid #999; }
@@ -469,10 +477,10 @@ def write_html(profile: Profile, out_path: Path, settings: ProfileSettings) -> N
     if left_out:
         names = ", ".join(e(s.site) for s in left_out)
         parts.append(
-            f"<p class='note'>Plots show the {len(plotted)} largest sites (by questions) of "
+            f"<div class='note'>Plots show the {len(plotted)} largest sites (by questions) of "
             f"{len(profile.sites)}; {len(left_out)} left out (setting "
             f"profile.max_sites_plotted): <details><summary>left-out sites</summary>{names}"
-            "</details></p>"
+            "</details></div>"
         )
     for title, caption, fig in _figures(profile, plotted):
         parts.append(_figure_html(title, caption, fig))
@@ -539,10 +547,12 @@ def _figures(
 ) -> Iterator[tuple[str, str, Figure | None]]:
     names = [s.site for s in sites]
     lines = sites[:_MAX_LINES]
-    more = " (largest sites only)" if len(sites) > len(lines) else ""
+    more = f" (the {len(lines)} largest sites)" if len(sites) > len(lines) else ""
 
     fig, ax = _new_figure(len(sites))
-    ax.barh(range(len(sites)), [s.questions for s in sites], color="#4c72b0")
+    bars = ax.barh(range(len(sites)), [s.questions for s in sites], color="#4c72b0")
+    ax.bar_label(bars, labels=[f" {s.questions:,}" for s in sites], fontsize="small")
+    ax.margins(x=0.1)
     _site_axis(ax, names)
     ax.set_xlabel("questions")
     yield "Questions per site", "Number of questions per site.", fig
@@ -564,47 +574,52 @@ def _figures(
                     "label": site,
                 }
             )
-        ax.bxp(stats, orientation="horizontal", showmeans=True, showfliers=False)
+        ax.bxp(
+            stats,
+            positions=list(range(len(stats))),
+            orientation="horizontal",
+            showmeans=True,
+            showfliers=False,
+            widths=0.6,
+        )
         _site_axis(ax, [site for site, _ in scored])
         ax.set_xlabel("question score")
         yield (
             "Score distribution per site",
-            "Boxes span the 25th to 75th percentile with the median; triangles mark the mean. "
-            "Extreme outliers are clipped for readability: whiskers end at the 1st and 99th "
-            "percentile and scores beyond them are not drawn.",
+            "Boxes span the 25th to 75th percentile, with the median as a line and the mean as "
+            "a triangle. Extreme outliers are clipped for readability: whiskers end at the 1st "
+            "and 99th percentile and scores beyond them are not drawn (the table gives min and "
+            "max).",
             fig,
         )
     else:
         yield "Score distribution per site", "No question has a known score.", None
 
-    fig, ax = _new_figure(len(sites), per_row=0.45)
-    _grouped_bars(
-        ax,
-        [[_nan(s.answered_rate) for s in sites], [_nan(s.accepted_rate) for s in sites]],
-        ["answered", "accepted"],
-    )
-    _site_axis(ax, names)
+    rates = [[_nan(s.answered_rate) for s in sites], [_nan(s.accepted_rate) for s in sites]]
+    rates_fig = _grouped_bars(rates, ["answered", "accepted"], names)
     yield (
         "Answered and accepted rate per site",
         "Share of questions with at least one answer, and with an accepted answer. A missing "
-        "bar means the source does not say (see the notes under the table).",
-        fig,
+        "bar means the source does not say (see the notes under the table)."
+        if rates_fig
+        else "No source gives answer counts or accepted answers.",
+        rates_fig,
     )
 
-    with_body = [s for s in lines if s.body_chars_hist]
     if profile.total.body_chars_hist:
-        from matplotlib.ticker import PercentFormatter
+        from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
         edges = body_hist_edges()
-        fig, ax = _new_figure(0, width=10.0)
+        fig, ax = _new_figure(0)
         fig.set_figheight(4.2)
         total = np.asarray(profile.total.body_chars_hist, dtype=np.float64)
         ax.stairs(total / total.sum(), edges, fill=True, color="#d0d8e8", label=ALL_SITES)
-        for s in with_body:
+        for s in (s for s in lines if s.body_chars_hist):
             counts = np.asarray(s.body_chars_hist, dtype=np.float64)
             ax.stairs(counts / counts.sum(), edges, label=s.site, linewidth=1.4)
         ax.set_xscale("log")
-        ax.set_xlim(1, _upper_edge(profile.total.body_chars_hist, edges))
+        ax.set_xlim(*_occupied_range(profile.total.body_chars_hist, edges))
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_xlabel("body length (characters of text, log scale)")
         ax.set_ylabel("share of questions")
@@ -612,25 +627,23 @@ def _figures(
         ax.grid(alpha=0.3)
         yield (
             "Body length distribution",
-            f"Share of questions per body length bin{more}; questions without a body are "
-            "left out, empty bodies count in the first bin.",
+            f"Share of each site's questions per body length bin{more}, and of all questions "
+            "(shaded). Questions without a body are left out; empty bodies count in the first "
+            "bin.",
             fig,
         )
     else:
         yield "Body length distribution", "No question carries a body (metadata only).", None
 
-    fig, ax = _new_figure(len(sites), per_row=0.45)
-    _grouped_bars(
-        ax,
-        [[_nan(s.code_rate) for s in sites], [_nan(s.code_block_rate) for s in sites]],
-        ["any code", "code block"],
-    )
-    _site_axis(ax, names)
+    code = [[_nan(s.code_rate) for s in sites], [_nan(s.code_block_rate) for s in sites]]
+    code_fig = _grouped_bars(code, ["any code", "code block"], names, zoom=True)
     yield (
         "Share of questions with code per site",
         "Questions with any code (block or inline) and with a code block, over questions that "
-        "carry a body. A missing bar means the source has no bodies.",
-        fig,
+        "carry a body. A missing bar means the source has no bodies."
+        if code_fig
+        else "No question carries a body (metadata only).",
+        code_fig,
     )
 
     dated = [s for s in lines if s.monthly]
@@ -640,12 +653,13 @@ def _figures(
         fig, ax = _new_figure(0)
         fig.set_figheight(4.2)
         for s in dated:
+            months, per_month = _filled_months(s.monthly)
             ax.plot(
-                np.array([m for m, _ in s.monthly], dtype="datetime64[D]"),
-                [n for _, n in s.monthly],
+                np.array(months, dtype="datetime64[D]"),
+                per_month,
                 label=s.site,
                 linewidth=1.3,
-                marker="." if len(s.monthly) < 40 else None,
+                marker="." if len(months) < 40 else None,
             )
         ax.set_ylabel("questions per month")
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
@@ -654,27 +668,50 @@ def _figures(
         ax.grid(alpha=0.3)
         yield (
             "Questions over time",
-            f"Questions per calendar month (UTC){more}. Months without questions are "
-            "not drawn as zero.",
+            f"Questions per calendar month (UTC){more}; a month without questions between a "
+            "site's first and last one counts as zero.",
             fig,
         )
     else:
         yield "Questions over time", "No question has a known creation date.", None
 
 
-def _upper_edge(counts: tuple[int, ...], edges: list[float]) -> float:
-    last = max(i for i, c in enumerate(counts) if c)
-    return edges[min(last + 2, len(edges) - 1)]
+def _filled_months(monthly: tuple[tuple[date, int], ...]) -> tuple[list[date], list[int]]:
+    counts = dict(monthly)
+    first, last = monthly[0][0], monthly[-1][0]
+    months = []
+    m = first.year * 12 + first.month - 1
+    while m <= last.year * 12 + last.month - 1:
+        months.append(date(m // 12, m % 12 + 1, 1))
+        m += 1
+    return months, [counts.get(d, 0) for d in months]
 
 
-def _grouped_bars(ax: Axes, series: list[list[float]], labels: list[str]) -> None:
+def _occupied_range(counts: tuple[int, ...], edges: list[float]) -> tuple[float, float]:
+    used = [i for i, c in enumerate(counts) if c]
+    return edges[max(used[0] - 1, 0)], edges[min(used[-1] + 2, len(edges) - 1)]
+
+
+def _grouped_bars(
+    series: list[list[float]], labels: list[str], names: list[str], zoom: bool = False
+) -> Figure | None:
+    """Horizontal bars of shares (NaN = unknown), one group per site, each labelled with its
+    percent; None when every share is unknown. ``zoom`` fits the axis to the largest share."""
     from matplotlib.ticker import PercentFormatter
 
+    known = [v for values in series for v in values if not math.isnan(v)]
+    if not known:
+        return None
+    fig, ax = _new_figure(len(names), per_row=0.5)
     height = 0.8 / len(series)
-    n = len(series[0])
     for k, (values, label) in enumerate(zip(series, labels, strict=True)):
-        ys = [i - 0.4 + height * (k + 0.5) for i in range(n)]
-        ax.barh(ys, values, height=height, label=label)
-    ax.set_xlim(0, 1)
+        ys = [i - 0.4 + height * (k + 0.5) for i in range(len(values))]
+        bars = ax.barh(ys, values, height=height, label=label)
+        texts = ["" if math.isnan(v) else f" {v * 100:.1f}%" for v in values]
+        ax.bar_label(bars, labels=texts, fontsize="x-small")
+    top = min(1.0, max(0.02, max(known) * 1.25)) if zoom else 1.0
+    ax.set_xlim(0, top * 1.08 if top == 1.0 else top)  # room for the labels at 100%
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="small", loc="lower right", framealpha=0.9)
+    _site_axis(ax, names)
+    return fig

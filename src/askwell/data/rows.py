@@ -127,6 +127,11 @@ class BatchBuilder:
             Reject(self.site, self.source, line, self.kind.name, row_id, category, reason, raw)
         )
 
+    @property
+    def last_line(self) -> int | None:
+        """Source line of the last row added since the last flush."""
+        return self._lines[-1] if self._lines else None
+
     def pending_rows(self) -> int:
         return len(self._rows)
 

@@ -184,14 +184,25 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
             first_error = first_error or problem
             if not task.recover:
                 break
-            # Keep what is valid: record the broken span as a reject, resume at the next row.
-            err_at = _line_offset(body, start, exc.lineno or 1)
-            resume = body.find(_ROW, err_at + 1)
-            raw = body[err_at : resume if resume >= 0 else len(body)]
+            # Keep what is valid: the span from the last good row to the end of the line
+            # where parsing failed becomes one reject; parsing resumes at the next row.
+            err_off = _line_offset(body, start, exc.lineno or 1)
+            span_from = start
+            last = builder.last_line
+            if last is not None and last > line_base:
+                span_from = max(start, _line_offset(body, start, last - line_base + 1))
+            span_from = min(span_from, err_off)
+            newline = body.find(b"\n", err_off)
+            resume = body.find(_ROW, newline + 1) if newline >= 0 else -1
+            raw = body[span_from : resume if resume >= 0 else len(body)]
+            first_line = chunk.first_line + body[:span_from].count(b"\n")
+            last_line = first_line + raw.rstrip().count(b"\n")
+            lines = f"line {first_line}" if first_line == last_line else (
+                f"lines {first_line}-{last_line}")
             builder.reject(
                 line,
                 "malformed XML",
-                f"malformed XML: {problem.message}",
+                f"malformed XML: {problem.message} ({lines} skipped)",
                 raw[:2000].decode("utf-8", "replace"),
             )
             if resume < 0:
