@@ -207,7 +207,7 @@ def test_write_html_is_one_self_contained_page(profile: Profile, tmp_path: Path)
     # No external assets: nothing to fetch, no scripts.
     assert not re.search(r'(src|href)="(https?:|//)', page)
     assert "<script" not in page and "<link" not in page
-    assert "left out" not in page  # all four sites fit under the default limit
+    assert "left-out sites" not in page  # all four sites fit under the default limit
 
 
 def test_write_html_escapes_data(profile: Profile, tmp_path: Path) -> None:
