@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +42,7 @@ DATASET = WORK / "ds"
 NAIVE_OUT = WORK / "naive.parquet"
 LOGS = WORK / "logs"
 
-TILER_VERSION = 1  # bump when the dump format changes: a stale dump is then rebuilt
+TILER_VERSION = 2  # bump when the dump format changes: a stale dump is then rebuilt
 ID_ATTRS = frozenset({"Id", "ParentId", "AcceptedAnswerId"})
 QA_TYPES = ("1", "2")  # questions and answers: the rows askwell keeps
 MB = 1_000_000  # every MB here is 10^6 bytes, for throughput and memory alike
@@ -89,6 +88,7 @@ class Dump:
     build_s: float = 0.0
 
 
+Row = list[tuple[str, str | int]]  # a row's attributes in order; Ids as tile-0 integers
 Template = tuple[str, tuple[int, ...]]  # a row as a %-format string and its tile-0 Ids
 
 
@@ -103,67 +103,86 @@ def _source_info(files: list[Path]) -> list[dict[str, Any]]:
     return [{"file": str(f.relative_to(DATA)), "bytes": f.stat().st_size} for f in files]
 
 
-def _row_template(attrs: list[tuple[str, str]], base: int) -> Template:
-    """One ``<row/>`` line with its Ids left as ``%d`` slots, other values escaped as-is."""
-    parts: list[str] = []
-    ids: list[int] = []
-    for name, value in attrs:
-        if _is_id(name, value):
-            parts.append(f'{name}="%d"')
-            ids.append(base + int(value))
-        else:
-            parts.append(f'{name}="{value.translate(_ESCAPES).replace("%", "%%")}"')
-    return f"  <row {' '.join(parts)} />\n", tuple(ids)
-
-
 def _is_id(name: str, value: str) -> bool:
     return name in ID_ATTRS and value.isdigit()
 
 
-def _source_rows(files: list[Path]) -> Iterator[tuple[int, list[tuple[str, str]]]]:
-    """Every source row's attributes, in order, with its site's Id base: the Ids of site k
-    are moved past every Id (or Id reference) of the sites before it."""
+def _read_sites(files: list[Path]) -> tuple[list[Row], int]:
+    """Every source row with tile-0 Ids, and the Id span of one tile."""
     from lxml import etree
 
+    rows: list[Row] = []
     base = 0
     for path in files:
-        top = 0
+        site: list[list[tuple[str, str]]] = []
         for _, el in etree.iterparse(str(path), events=("end",), tag="row"):
-            attrs = list(el.attrib.items())
-            yield base, attrs
-            top = max([top, *(int(v) for k, v in attrs if _is_id(k, v))])
+            site.append(list(el.attrib.items()))
             _clear(el)
-        base += top
+        remapped, span = _remap_site(site, base)
+        rows += remapped
+        base += span
+    return rows, base
+
+
+def _remap_site(site: list[list[tuple[str, str]]], base: int) -> tuple[list[Row], int]:
+    """Moves a site's Ids past those of the sites before it (real gaps between Ids stay). A
+    reference to a post that is not in the dump (an answer accepted after a slice was cut)
+    gets a fresh Id just past the site's own, so it still points at nothing."""
+    ids = {int(v) for row in site for k, v in row if k == "Id" and v.isdigit()}
+    top = max(ids, default=0)
+    fresh: dict[int, int] = {}
+    for value in sorted({int(v) for row in site for k, v in row if _is_id(k, v)} - ids):
+        fresh[value] = top + len(fresh) + 1
+    remapped: list[Row] = [
+        [(k, base + fresh.get(int(v), int(v)) if _is_id(k, v) else v) for k, v in row]
+        for row in site
+    ]
+    return remapped, top + len(fresh)
+
+
+def _row_template(row: Row) -> Template:
+    """One ``<row/>`` line with its Ids left as ``%d`` slots, other values escaped as-is."""
+    parts: list[str] = []
+    ids: list[int] = []
+    for name, value in row:
+        if isinstance(value, int):
+            parts.append(f'{name}="%d"')
+            ids.append(value)
+        else:
+            parts.append(f'{name}="{value.translate(_ESCAPES).replace("%", "%%")}"')
+    return f"  <row {' '.join(parts)} />\n", tuple(ids)
 
 
 def _tile_text(templates: list[Template], offset: int) -> str:
     return "".join(fmt % tuple(i + offset for i in ids) for fmt, ids in templates)
 
 
-def _check_first_tile(files: list[Path], templates: list[Template]) -> None:
-    """Parses tile 0 back and compares it with the sources: same attributes in the same
-    order, every value identical except the Ids, which are the source Id plus the base."""
+def _check_first_tile(rows: list[Row], templates: list[Template]) -> None:
+    """Parses tile 0 back: every row has the source's attributes in the source's order with
+    identical values (escaping round-trips), and every ParentId names a row of the tile."""
     from lxml import etree
 
     tile = etree.fromstring(HEADER + _tile_text(templates, 0).encode() + FOOTER)
-    if len(tile) != len(templates):
-        raise SystemExit(f"tiling bug: tile 0 has {len(tile)} rows, not {len(templates)}")
-    for n, (el, (base, attrs)) in enumerate(zip(tile, _source_rows(files), strict=True)):
-        want = [(k, str(base + int(v)) if _is_id(k, v) else v) for k, v in attrs]
-        if list(el.attrib.items()) != want:
+    if len(tile) != len(rows):
+        raise SystemExit(f"tiling bug: tile 0 has {len(tile)} rows, not {len(rows)}")
+    for n, (el, row) in enumerate(zip(tile, rows, strict=True)):
+        if list(el.attrib.items()) != [(k, str(v)) for k, v in row]:
             raise SystemExit(f"tiling bug: row {n} of tile 0 differs from its source row")
+    ids = {el.get("Id") for el in tile}
+    parents = (el.get("ParentId") for el in tile)
+    orphans = sum(1 for parent in parents if parent is not None and parent not in ids)
+    if orphans:
+        raise SystemExit(f"tiling bug: {orphans} ParentId(s) in tile 0 point outside it")
 
 
 def _build_dump(target_bytes: int, files: list[Path]) -> Dump:
     """Writes whole tiles until the file holds at least ``target_bytes``."""
     started = time.perf_counter()
-    templates: list[Template] = []
-    types: Counter[str] = Counter()
-    for base, attrs in _source_rows(files):
-        templates.append(_row_template(attrs, base))
-        types[dict(attrs).get("PostTypeId", "")] += 1
-    span = max(i for _, ids in templates for i in ids)  # the last site's base + its top Id
-    _check_first_tile(files, templates)
+    rows, span = _read_sites(files)
+    templates = [_row_template(row) for row in rows]
+    types = Counter(str(dict(row).get("PostTypeId", "")) for row in rows)
+    _check_first_tile(rows, templates)
+    del rows
     digest = hashlib.sha256()
     size, tiles = 0, 0
     tmp = DUMP.with_suffix(".xml.part")

@@ -42,7 +42,9 @@ def run_ingest(tmp_path: Path) -> IngestFn:
     """Ingests into a fresh folder under tmp_path (in-process parsing unless told)."""
     counter = iter(range(10_000))
 
-    def run(*sources: Path, out: Path | None = None, workers: int = 1, **kwargs: Any) -> IngestReport:
+    def run(
+        *sources: Path, out: Path | None = None, workers: int = 1, **kwargs: Any
+    ) -> IngestReport:
         settings = IngestSettings(workers=workers, chunk_mb=kwargs.pop("chunk_mb", 1.0))
         target = out or tmp_path / f"ds{next(counter)}"
         return ingest(list(sources), target, settings=settings, **kwargs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 def main() -> None:
     from askwell.cli import app
 
-    app()
+    app(prog_name="askwell")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ def _post_files() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("entry", _post_files(), ids=lambda e: e["path"])
-def test_each_file_ingests_with_manifest_counts(entry: dict[str, Any], run_ingest: IngestFn) -> None:
+def test_each_file_ingests_with_manifest_counts(
+    entry: dict[str, Any], run_ingest: IngestFn
+) -> None:
     report = run_ingest(SHARED_DATA / entry["path"])
     (source,) = report.inputs
     # A repeated Id is kept once; the repeats are rejects, counted, never silently dropped.
@@ -107,7 +109,8 @@ def test_manifest_describes_the_dataset(run_ingest: IngestFn) -> None:
     assert len(manifest["fingerprint"]) == 64
     (entry,) = manifest["inputs"]
     assert entry["sha256"] == next(
-        e["sha256"] for e in json.loads((SHARED_DATA / "MANIFEST.json").read_text())
+        e["sha256"]
+        for e in json.loads((SHARED_DATA / "MANIFEST.json").read_text())
         if e["path"] == "stackexchange/beer.stackexchange.com/Posts.xml"
     )
     assert manifest["tables"]["questions"]["rows"] == 663

@@ -19,9 +19,11 @@ pytestmark = pytest.mark.data
 
 
 def _rows(report_out: Path, table: str) -> list[dict[str, object]]:
-    return pq.read_table(report_out / f"{table}.parquet").drop_columns(
-        ["source", "source_line"]
-    ).to_pylist()
+    return (
+        pq.read_table(report_out / f"{table}.parquet")
+        .drop_columns(["source", "source_line"])
+        .to_pylist()
+    )
 
 
 def _attrs(path: Path) -> list[dict[str, str]]:

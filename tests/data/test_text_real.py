@@ -31,13 +31,19 @@ def test_prose_code_and_links_match_lxml(dump: Path) -> None:
         doc = lxml.html.fragment_fromstring(body, create_parent="div")
         pres = list(doc.iter("pre"))
         code = [p.text_content().strip("\n") for p in pres if p.text_content().strip()]
-        links = [a.get("href") for a in doc.iter("a") if a.get("href")
-                 and not any(anc.tag == "pre" for anc in a.iterancestors())]
+        links = [
+            a.get("href")
+            for a in doc.iter("a")
+            if a.get("href") and not any(anc.tag == "pre" for anc in a.iterancestors())
+        ]
         for pre in pres:
             if pre.getparent() is not None:
                 pre.drop_tree()
         prose = "".join(doc.text_content().split())
-        if (prose, code, links) != ("".join(parts.text.split()), list(parts.code_blocks),
-                                    list(parts.links)):
+        if (prose, code, links) != (
+            "".join(parts.text.split()),
+            list(parts.code_blocks),
+            list(parts.links),
+        ):
             mismatches.append(body[:200])
     assert mismatches == []

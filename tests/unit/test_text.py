@@ -17,7 +17,10 @@ def test_paragraphs_become_blank_line_separated_prose() -> None:
 
 
 def test_code_block_leaves_prose_and_keeps_its_whitespace() -> None:
-    body = "<p>I ran:</p>\n<pre><code>for i in range(3):\n    print(i)\n</code></pre>\n<p>It fails.</p>"
+    body = (
+        "<p>I ran:</p>\n<pre><code>for i in range(3):\n    print(i)\n</code></pre>\n"
+        "<p>It fails.</p>"
+    )
     parts = html_to_parts(body)
     assert parts.text == "I ran:\n\nIt fails."
     assert parts.code_blocks == ("for i in range(3):\n    print(i)",)

@@ -9,11 +9,14 @@ import typer
 from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
 
 app = typer.Typer(
-    help="Check and profile datasets written by askwell ingest.", no_args_is_help=True
+    help="Check and profile datasets written by askwell ingest.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 
-DatasetArg = typer.Argument(..., help="A dataset folder written by askwell ingest.",
-                            show_default=False)
+DatasetArg = typer.Argument(
+    ..., help="A dataset folder written by askwell ingest.", show_default=False
+)
 
 
 @app.command("check")
@@ -41,6 +44,9 @@ def profile_command(
     html: Path | None = typer.Option(
         None, "--html", help="Where to write the HTML page [default: DATASET/profile.html]."
     ),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial", help="Profile a dataset that ingestion marked partial."
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Per site: counts, date range, score distribution, answered and accepted rates, text
@@ -48,7 +54,7 @@ def profile_command(
     from askwell.data.profile import profile_dataset, render_table, write_html
 
     settings = load_settings(config)
-    profile = profile_dataset(dataset)
+    profile = profile_dataset(dataset, allow_partial=allow_partial)
     render_table(profile, console())
     out = html or dataset / "profile.html"
     write_html(profile, out, settings.profile)

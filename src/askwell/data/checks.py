@@ -71,8 +71,11 @@ def check_dataset(folder: Path, allow_partial: bool = False) -> CheckReport:
         _check_integrity(dataset, report)
     rejects = dataset.manifest["tables"].get("rejects", {}).get("rows", 0)
     report.add(
-        "rejects", "rejects", "warn" if rejects else "pass",
-        f"{rejects:,} rows were rejected at ingestion (see rejects.parquet)" if rejects
+        "rejects",
+        "rejects",
+        "warn" if rejects else "pass",
+        f"{rejects:,} rows were rejected at ingestion (see rejects.parquet)"
+        if rejects
         else "no rejected rows",
     )
     return report
@@ -90,8 +93,12 @@ def _check_files(dataset: Dataset, report: CheckReport) -> list[str]:
             continue
         digest = sha256_file(path)
         if digest != entry.get("sha256"):
-            report.add("checksum", table, "fail",
-                       f"{path.name}: sha256 {digest[:12]}… differs from the manifest's")
+            report.add(
+                "checksum",
+                table,
+                "fail",
+                f"{path.name}: sha256 {digest[:12]}… differs from the manifest's",
+            )
             continue
         try:
             meta = pq.read_metadata(path)
@@ -102,12 +109,20 @@ def _check_files(dataset: Dataset, report: CheckReport) -> list[str]:
         expected = TABLE_SCHEMAS[table]
         if not schema.remove_metadata().equals(expected, check_metadata=False):
             missing = set(expected.names) - set(schema.names)
-            report.add("schema", table, "fail",
-                       f"columns or types differ from schema (missing: {sorted(missing)})")
+            report.add(
+                "schema",
+                table,
+                "fail",
+                f"columns or types differ from schema (missing: {sorted(missing)})",
+            )
             continue
         if meta.num_rows != entry.get("rows"):
-            report.add("row count", table, "fail",
-                       f"{meta.num_rows:,} rows, manifest says {entry.get('rows')}")
+            report.add(
+                "row count",
+                table,
+                "fail",
+                f"{meta.num_rows:,} rows, manifest says {entry.get('rows')}",
+            )
             continue
         report.add("file", table, "pass", f"{meta.num_rows:,} rows; checksum and schema match")
         readable.append(table)
@@ -140,7 +155,8 @@ def _batches(dataset: Dataset, table: str, columns: list[str]) -> Iterator[pa.Re
 def _undated_sources(dataset: Dataset) -> set[str]:
     """Sources whose export had no CreationDate column at all (their dates stay empty)."""
     return {
-        str(i["source"]) for i in dataset.manifest.get("inputs", [])
+        str(i["source"])
+        for i in dataset.manifest.get("inputs", [])
         if "CreationDate" in (i.get("missing_columns") or [])
     }
 
@@ -178,10 +194,14 @@ def _check_values(dataset: Dataset, table: str, report: CheckReport) -> None:
     if failures:
         report.add("values", table, "fail", "; ".join(failures))
     else:
-        note = f"; {undated_nulls:,} rows undated (their export has no CreationDate)" \
-            if undated_nulls else ""
-        report.add("values", table, "pass", "ids present, counts non-negative, dates plausible"
-                   + note)
+        note = (
+            f"; {undated_nulls:,} rows undated (their export has no CreationDate)"
+            if undated_nulls
+            else ""
+        )
+        report.add(
+            "values", table, "pass", "ids present, counts non-negative, dates plausible" + note
+        )
 
 
 def _nullable(type_: pa.DataType) -> object:
@@ -218,14 +238,26 @@ def _check_integrity(dataset: Dataset, report: CheckReport) -> None:
     dupes = counts.filter(pc.greater(counts["id_count"], 1))
     if dupes.num_rows:
         examples = ", ".join(
-            f"{s}/{i}" for s, i in zip(dupes["site"].to_pylist()[:_EXAMPLES],
-                                       dupes["id"].to_pylist()[:_EXAMPLES], strict=True)
+            f"{s}/{i}"
+            for s, i in zip(
+                dupes["site"].to_pylist()[:_EXAMPLES],
+                dupes["id"].to_pylist()[:_EXAMPLES],
+                strict=True,
+            )
         )
-        report.add("unique (site, id)", "questions+answers", "fail",
-                   f"{dupes.num_rows:,} ids appear more than once (e.g. {examples})")
+        report.add(
+            "unique (site, id)",
+            "questions+answers",
+            "fail",
+            f"{dupes.num_rows:,} ids appear more than once (e.g. {examples})",
+        )
     else:
-        report.add("unique (site, id)", "questions+answers", "pass",
-                   f"{posts.num_rows:,} posts, no duplicate id within a site")
+        report.add(
+            "unique (site, id)",
+            "questions+answers",
+            "pass",
+            f"{posts.num_rows:,} posts, no duplicate id within a site",
+        )
     complete = _complete_sites(dataset)
     question_keys = _keys(questions["site"], questions["id"])
     has_parent = pc.is_valid(answers["parent_id"])
@@ -233,34 +265,68 @@ def _check_integrity(dataset: Dataset, report: CheckReport) -> None:
     unresolved = pc.and_(has_parent, pc.invert(pc.fill_null(resolved, False)))
     missing_parent = pc.invert(has_parent)
     in_complete = pc.is_in(answers["site"], pa.array(sorted(complete), pa.string()))
+    rejects = dataset.table("rejects", ["site", "row_id"])
+    rejected = pc.binary_join_element_wise(rejects["site"], rejects["row_id"], "\x1f")
+    parent_keys = _keys(answers["site"], answers["parent_id"])
+    # A parent that ingestion rejected (and kept in rejects) is accounted for, not missing.
+    orphaned = pc.and_(unresolved, pc.fill_null(pc.is_in(parent_keys, rejected), False))
+    unresolved = pc.and_(unresolved, pc.invert(orphaned))
     bad = pc.and_(pc.or_(unresolved, missing_parent), in_complete)
     n_bad = pc.sum(bad).as_py() or 0
     n_elsewhere = (pc.sum(pc.or_(unresolved, missing_parent)).as_py() or 0) - n_bad
+    n_orphaned = pc.sum(orphaned).as_py() or 0
+    if n_orphaned:
+        report.add(
+            "answer parents (rejected)",
+            "answers",
+            "warn",
+            f"{n_orphaned:,} answers belong to questions rejected at ingestion",
+        )
     if n_bad:
         rows = answers.filter(bad)
         examples = ", ".join(
-            f"{s}/{i}→{p}" for s, i, p in zip(rows["site"].to_pylist()[:_EXAMPLES],
-                                              rows["id"].to_pylist()[:_EXAMPLES],
-                                              rows["parent_id"].to_pylist()[:_EXAMPLES],
-                                              strict=True)
+            f"{s}/{i}→{p}"
+            for s, i, p in zip(
+                rows["site"].to_pylist()[:_EXAMPLES],
+                rows["id"].to_pylist()[:_EXAMPLES],
+                rows["parent_id"].to_pylist()[:_EXAMPLES],
+                strict=True,
+            )
         )
-        report.add("answer parents", "answers", "fail",
-                   f"{n_bad:,} answers in complete dumps have no question (e.g. {examples})")
+        report.add(
+            "answer parents",
+            "answers",
+            "fail",
+            f"{n_bad:,} answers in complete dumps have no question (e.g. {examples})",
+        )
     else:
-        report.add("answer parents", "answers", "pass",
-                   f"every answer's parent resolves in {len(complete)} complete site dump(s)")
+        report.add(
+            "answer parents",
+            "answers",
+            "pass",
+            f"every answer's parent resolves in {len(complete)} complete site dump(s)",
+        )
     if n_elsewhere:
-        report.add("answer parents (exports)", "answers", "warn",
-                   f"{n_elsewhere:,} answers from SEDE exports have no question in the "
-                   "dataset (an export is a query result, not a whole site)")
+        report.add(
+            "answer parents (exports)",
+            "answers",
+            "warn",
+            f"{n_elsewhere:,} answers from SEDE exports have no question in the "
+            "dataset (an export is a query result, not a whole site)",
+        )
     answer_keys = _keys(answers["site"], answers["id"])
     accepted = questions.filter(pc.is_valid(questions["accepted_answer_id"]))
     found = pc.is_in(_keys(accepted["site"], accepted["accepted_answer_id"]), answer_keys)
     missing = accepted.num_rows - (pc.sum(found).as_py() or 0)
-    report.add("accepted answers", "questions", "warn" if missing else "pass",
-               f"{missing:,} of {accepted.num_rows:,} accepted answers are not in the dataset "
-               "(slices and exports hold only part of a site)" if missing
-               else f"all {accepted.num_rows:,} accepted answers are present")
+    report.add(
+        "accepted answers",
+        "questions",
+        "warn" if missing else "pass",
+        f"{missing:,} of {accepted.num_rows:,} accepted answers are not in the dataset "
+        "(slices and exports hold only part of a site)"
+        if missing
+        else f"all {accepted.num_rows:,} accepted answers are present",
+    )
 
 
 def render_report(report: CheckReport, console: Console) -> None:

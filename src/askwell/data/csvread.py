@@ -1,10 +1,11 @@
 """SEDE CSV exports (and the book's CSV samples) read as a stream of typed rows.
 
 Exports use the Posts table's column names. Real quirks handled here: UTF-8 with or without a
-byte-order mark, with cp1252 bytes mixed in when a spreadsheet re-saved the file; m/d/yyyy dates; a duplicated
-header (the second ``Id`` is another table's id); an unnamed index column; exports without
-``PostTypeId`` (all rows are questions) or without ``CreationDate`` (dates stay empty, and the
-manifest says so); and a file cut off mid-row (that row is rejected, the rest kept).
+byte-order mark, with cp1252 bytes mixed in when a spreadsheet re-saved the file; m/d/yyyy
+dates; a duplicated header (the second ``Id`` is another table's id); an unnamed index column;
+exports without ``PostTypeId`` (all rows are questions) or without ``CreationDate`` (dates stay
+empty, and the manifest says so); and a file cut off mid-row (that row is rejected, the rest
+kept).
 """
 
 from __future__ import annotations
@@ -93,10 +94,10 @@ def read_csv(
         raise InputError(f"{source}: line 1: not a readable CSV header ({exc})") from None
     known = {f.attr for f in kind.fields}
     names: list[str] = []
-    layout = CsvLayout(
-        "utf-8" if not fallback_bytes else f"utf-8, with {fallback_bytes} non-UTF-8 bytes read as cp1252",
-        header,
-    )
+    described = "utf-8"
+    if fallback_bytes:
+        described += f", with {fallback_bytes} non-UTF-8 bytes read as cp1252"
+    layout = CsvLayout(described, header)
     for name in header:
         clean = name.strip()
         if clean in known and clean not in names:

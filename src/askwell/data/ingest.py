@@ -296,12 +296,23 @@ def _duplicate_rejects(report: InputReport, table: str, dupes: pa.RecordBatch) -
     names = [n for n in dupes.schema.names if n not in ("body_html", "site", "source")]
     out = []
     for row in dupes.select(names).to_pylist():
-        raw = json.dumps({k: v for k, v in row.items() if v not in (None, [], "")},
-                         default=str, ensure_ascii=False)[:RAW_LIMIT]
+        raw = json.dumps(
+            {k: v for k, v in row.items() if v not in (None, [], "")},
+            default=str,
+            ensure_ascii=False,
+        )[:RAW_LIMIT]
         out.append(
-            Reject(report.site, report.source, row["source_line"], table, str(row["id"]),
-                   "duplicate Id", f"Id {row['id']} was already read for site {report.site} "
-                   "(the first occurrence is kept)", raw)
+            Reject(
+                report.site,
+                report.source,
+                row["source_line"],
+                table,
+                str(row["id"]),
+                "duplicate Id",
+                f"Id {row['id']} was already read for site {report.site} "
+                "(the first occurrence is kept)",
+                raw,
+            )
         )
     return out
 

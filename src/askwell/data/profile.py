@@ -52,6 +52,7 @@ _QUESTION_COLUMNS = [
 # ASCII only, so Unicode separators such as no-break spaces are named too).
 _WORD = r"[^\s\pZ\x0b\x1c-\x1f\x85]+"
 _MAX_LINES = 8  # per-site lines on one plot before it becomes unreadable
+_SYMLOG_SPREAD = 500  # score range beyond which a linear axis hides the small sites
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,7 +535,7 @@ def _new_figure(rows: int, per_row: float = 0.32, width: float = 10.0) -> tuple[
 
 def _site_axis(ax: Axes, names: Sequence[str]) -> None:
     ax.set_yticks(range(len(names)), labels=list(names))
-    ax.invert_yaxis()  # largest site on top
+    ax.set_ylim(len(names) - 0.5, -0.5)  # largest site on top; unknown rows keep their place
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -546,8 +547,11 @@ def _figures(
     profile: Profile, sites: list[SiteProfile]
 ) -> Iterator[tuple[str, str, Figure | None]]:
     names = [s.site for s in sites]
-    lines = sites[:_MAX_LINES]
-    more = f" (the {len(lines)} largest sites)" if len(sites) > len(lines) else ""
+    if not sites:
+        yield "Questions per site", "The dataset holds no rows to plot.", None
+        return
+    with_body = [s for s in sites if s.body_chars_hist]
+    dated = [s for s in sites if s.monthly]
 
     fig, ax = _new_figure(len(sites))
     bars = ax.barh(range(len(sites)), [s.questions for s in sites], color="#4c72b0")
@@ -583,13 +587,19 @@ def _figures(
             widths=0.6,
         )
         _site_axis(ax, [site for site, _ in scored])
+        # Sites differ by orders of magnitude (a top-voted sample beside a small meta site).
+        spread = max(q.p99 for _, q in scored) - min(q.p01 for _, q in scored)
+        scale = ""
+        if spread > _SYMLOG_SPREAD:
+            ax.set_xscale("symlog", linthresh=10)
+            scale = " The score axis is linear from -10 to 10 and logarithmic beyond."
         ax.set_xlabel("question score")
         yield (
             "Score distribution per site",
             "Boxes span the 25th to 75th percentile, with the median as a line and the mean as "
             "a triangle. Extreme outliers are clipped for readability: whiskers end at the 1st "
             "and 99th percentile and scores beyond them are not drawn (the table gives min and "
-            "max).",
+            f"max).{scale}",
             fig,
         )
     else:
@@ -610,11 +620,11 @@ def _figures(
         from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
         edges = body_hist_edges()
-        fig, ax = _new_figure(0)
+        fig, ax = _new_figure(0, width=12.5)  # room for the legend beside the plot
         fig.set_figheight(4.2)
         total = np.asarray(profile.total.body_chars_hist, dtype=np.float64)
         ax.stairs(total / total.sum(), edges, fill=True, color="#d0d8e8", label=ALL_SITES)
-        for s in (s for s in lines if s.body_chars_hist):
+        for s in with_body[:_MAX_LINES]:
             counts = np.asarray(s.body_chars_hist, dtype=np.float64)
             ax.stairs(counts / counts.sum(), edges, label=s.site, linewidth=1.4)
         ax.set_xscale("log")
@@ -623,11 +633,12 @@ def _figures(
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.set_xlabel("body length (characters of text, log scale)")
         ax.set_ylabel("share of questions")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(alpha=0.3)
         yield (
             "Body length distribution",
-            f"Share of each site's questions per body length bin{more}, and of all questions "
+            f"Share of each site's questions per body length bin{_largest(with_body)}, and of "
+            "all questions "
             "(shaded). Questions without a body are left out; empty bodies count in the first "
             "bin.",
             fig,
@@ -646,13 +657,12 @@ def _figures(
         code_fig,
     )
 
-    dated = [s for s in lines if s.monthly]
     if dated:
         from matplotlib.ticker import StrMethodFormatter
 
-        fig, ax = _new_figure(0)
+        fig, ax = _new_figure(0, width=12.5)  # room for the legend beside the plot
         fig.set_figheight(4.2)
-        for s in dated:
+        for s in dated[:_MAX_LINES]:
             months, per_month = _filled_months(s.monthly)
             ax.plot(
                 np.array(months, dtype="datetime64[D]"),
@@ -664,16 +674,20 @@ def _figures(
         ax.set_ylabel("questions per month")
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(alpha=0.3)
         yield (
             "Questions over time",
-            f"Questions per calendar month (UTC){more}; a month without questions between a "
-            "site's first and last one counts as zero.",
+            f"Questions per calendar month (UTC){_largest(dated)}; a month without questions "
+            "between a site's first and last one counts as zero.",
             fig,
         )
     else:
         yield "Questions over time", "No question has a known creation date.", None
+
+
+def _largest(shown: list[SiteProfile]) -> str:
+    return f" (the {_MAX_LINES} largest sites)" if len(shown) > _MAX_LINES else ""
 
 
 def _filled_months(monthly: tuple[tuple[date, int], ...]) -> tuple[list[date], list[int]]:
@@ -709,6 +723,9 @@ def _grouped_bars(
         bars = ax.barh(ys, values, height=height, label=label)
         texts = ["" if math.isnan(v) else f" {v * 100:.1f}%" for v in values]
         ax.bar_label(bars, labels=texts, fontsize="x-small")
+        for y, v in zip(ys, values, strict=True):
+            if math.isnan(v):  # say it, so a missing bar does not read as zero
+                ax.text(0, y, f" {label}: unknown", va="center", fontsize="x-small", color="gray")
     top = min(1.0, max(0.02, max(known) * 1.25)) if zoom else 1.0
     ax.set_xlim(0, top * 1.08 if top == 1.0 else top)  # room for the labels at 100%
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))

@@ -119,8 +119,14 @@ class BatchBuilder:
         self._rows.append(values)
         self._lines.append(line)
 
-    def reject(self, line: int | None, category: str, reason: str, raw: str | None,
-               row_id: str | None = None) -> None:
+    def reject(
+        self,
+        line: int | None,
+        category: str,
+        reason: str,
+        raw: str | None,
+        row_id: str | None = None,
+    ) -> None:
         """A row that could not even be read as fields (malformed XML or CSV)."""
         self.rows_read += 1
         self.rejects.append(
@@ -182,7 +188,10 @@ class BatchBuilder:
         return {table: self._table(table, columns, masks[table]) for table in tables}
 
     def _typed(
-        self, type_: FieldType, attr: str, col: pa.Array,
+        self,
+        type_: FieldType,
+        attr: str,
+        col: pa.Array,
         problems: dict[int, list[tuple[str, str]]],
     ) -> pa.Array:
         if type_ == FieldType.TEXT:
@@ -205,8 +214,7 @@ class BatchBuilder:
             except (ValueError, OverflowError):
                 values.append(None)
                 problems.setdefault(i, []).append(
-                    (f"unparsable {attr}", f"{attr}: cannot parse {_short(raw)} as "
-                     f"{_NOUNS[type_]}")
+                    (f"unparsable {attr}", f"{attr}: cannot parse {_short(raw)} as {_NOUNS[type_]}")
                 )
         try:
             return pa.array(values, _ARROW[type_])
@@ -222,8 +230,11 @@ class BatchBuilder:
             return pa.array(out, _ARROW[type_])
 
     def _reject_rows(
-        self, rows: list[tuple[str | None, ...]], lines: list[int | None],
-        problems: dict[int, list[tuple[str, str]]], columns: dict[str, pa.Array],
+        self,
+        rows: list[tuple[str | None, ...]],
+        lines: list[int | None],
+        problems: dict[int, list[tuple[str, str]]],
+        columns: dict[str, pa.Array],
     ) -> None:
         post_types = columns.get("post_type_id")
         for i in sorted(problems):
@@ -237,15 +248,18 @@ class BatchBuilder:
                 )
             self.rejects.append(
                 Reject(
-                    self.site, self.source, lines[i], table, fields.get("Id"), found[0][0],
+                    self.site,
+                    self.source,
+                    lines[i],
+                    table,
+                    fields.get("Id"),
+                    found[0][0],
                     "; ".join(text for _, text in found),
                     json.dumps(fields, ensure_ascii=False)[:RAW_LIMIT],
                 )
             )
 
-    def _table(
-        self, table: str, columns: dict[str, pa.Array], mask: pa.Array
-    ) -> pa.RecordBatch:
+    def _table(self, table: str, columns: dict[str, pa.Array], mask: pa.Array) -> pa.RecordBatch:
         schema = TABLE_SCHEMAS[table]
         picked = {name: pc.filter(columns[name], mask) for name in schema.names if name in columns}
         if "body_text" in schema.names:

@@ -6,6 +6,7 @@ names (``PostTypeId``, ``CreationDate``…); SEDE exports use the same column na
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -51,30 +52,30 @@ def _f(attr: str, column: str, type_: FieldType, required: bool = False) -> Fiel
     return Field(attr, column, type_, required)
 
 
-I, T, S = FieldType.INT, FieldType.TIMESTAMP, FieldType.TEXT
+_INT, _TS, _TXT = FieldType.INT, FieldType.TIMESTAMP, FieldType.TEXT
 
 POST_FIELDS = (
-    _f("Id", "id", I, True),
-    _f("PostTypeId", "post_type_id", I, True),
-    _f("CreationDate", "creation_date", T, True),
-    _f("ParentId", "parent_id", I),
-    _f("AcceptedAnswerId", "accepted_answer_id", I),
-    _f("Score", "score", I),
-    _f("ViewCount", "view_count", I),
-    _f("AnswerCount", "answer_count", I),
-    _f("CommentCount", "comment_count", I),
-    _f("FavoriteCount", "favorite_count", I),
-    _f("OwnerUserId", "owner_user_id", I),
-    _f("OwnerDisplayName", "owner_display_name", S),
-    _f("LastEditorUserId", "last_editor_user_id", I),
-    _f("LastEditDate", "last_edit_date", T),
-    _f("LastActivityDate", "last_activity_date", T),
-    _f("ClosedDate", "closed_date", T),
-    _f("CommunityOwnedDate", "community_owned_date", T),
-    _f("ContentLicense", "content_license", S),
-    _f("Title", "title", S),
+    _f("Id", "id", _INT, True),
+    _f("PostTypeId", "post_type_id", _INT, True),
+    _f("CreationDate", "creation_date", _TS, True),
+    _f("ParentId", "parent_id", _INT),
+    _f("AcceptedAnswerId", "accepted_answer_id", _INT),
+    _f("Score", "score", _INT),
+    _f("ViewCount", "view_count", _INT),
+    _f("AnswerCount", "answer_count", _INT),
+    _f("CommentCount", "comment_count", _INT),
+    _f("FavoriteCount", "favorite_count", _INT),
+    _f("OwnerUserId", "owner_user_id", _INT),
+    _f("OwnerDisplayName", "owner_display_name", _TXT),
+    _f("LastEditorUserId", "last_editor_user_id", _INT),
+    _f("LastEditDate", "last_edit_date", _TS),
+    _f("LastActivityDate", "last_activity_date", _TS),
+    _f("ClosedDate", "closed_date", _TS),
+    _f("CommunityOwnedDate", "community_owned_date", _TS),
+    _f("ContentLicense", "content_license", _TXT),
+    _f("Title", "title", _TXT),
     _f("Tags", "tags", FieldType.TAGS),
-    _f("Body", "body_html", S),
+    _f("Body", "body_html", _TXT),
 )
 
 POSTS = Kind("posts", "Posts.xml", "posts", POST_FIELDS)
@@ -83,12 +84,12 @@ VOTES = Kind(
     "Votes.xml",
     "votes",
     (
-        _f("Id", "id", I, True),
-        _f("PostId", "post_id", I, True),
-        _f("VoteTypeId", "vote_type_id", I, True),
-        _f("CreationDate", "creation_date", T),
-        _f("UserId", "user_id", I),
-        _f("BountyAmount", "bounty_amount", I),
+        _f("Id", "id", _INT, True),
+        _f("PostId", "post_id", _INT, True),
+        _f("VoteTypeId", "vote_type_id", _INT, True),
+        _f("CreationDate", "creation_date", _TS),
+        _f("UserId", "user_id", _INT),
+        _f("BountyAmount", "bounty_amount", _INT),
     ),
 )
 COMMENTS = Kind(
@@ -96,14 +97,14 @@ COMMENTS = Kind(
     "Comments.xml",
     "comments",
     (
-        _f("Id", "id", I, True),
-        _f("PostId", "post_id", I, True),
-        _f("CreationDate", "creation_date", T, True),
-        _f("Score", "score", I),
-        _f("UserId", "user_id", I),
-        _f("UserDisplayName", "user_display_name", S),
-        _f("ContentLicense", "content_license", S),
-        _f("Text", "text", S),
+        _f("Id", "id", _INT, True),
+        _f("PostId", "post_id", _INT, True),
+        _f("CreationDate", "creation_date", _TS, True),
+        _f("Score", "score", _INT),
+        _f("UserId", "user_id", _INT),
+        _f("UserDisplayName", "user_display_name", _TXT),
+        _f("ContentLicense", "content_license", _TXT),
+        _f("Text", "text", _TXT),
     ),
 )
 POST_HISTORY = Kind(
@@ -111,16 +112,16 @@ POST_HISTORY = Kind(
     "PostHistory.xml",
     "posthistory",
     (
-        _f("Id", "id", I, True),
-        _f("PostHistoryTypeId", "post_history_type_id", I, True),
-        _f("PostId", "post_id", I, True),
-        _f("CreationDate", "creation_date", T, True),
-        _f("RevisionGUID", "revision_guid", S),
-        _f("UserId", "user_id", I),
-        _f("UserDisplayName", "user_display_name", S),
-        _f("Comment", "comment", S),
-        _f("ContentLicense", "content_license", S),
-        _f("Text", "text", S),
+        _f("Id", "id", _INT, True),
+        _f("PostHistoryTypeId", "post_history_type_id", _INT, True),
+        _f("PostId", "post_id", _INT, True),
+        _f("CreationDate", "creation_date", _TS, True),
+        _f("RevisionGUID", "revision_guid", _TXT),
+        _f("UserId", "user_id", _INT),
+        _f("UserDisplayName", "user_display_name", _TXT),
+        _f("Comment", "comment", _TXT),
+        _f("ContentLicense", "content_license", _TXT),
+        _f("Text", "text", _TXT),
     ),
 )
 KINDS = {k.name: k for k in (POSTS, VOTES, COMMENTS, POST_HISTORY)}
@@ -128,7 +129,7 @@ KINDS = {k.name: k for k in (POSTS, VOTES, COMMENTS, POST_HISTORY)}
 QUESTION_POST_TYPE = 1
 ANSWER_POST_TYPE = 2
 
-_ARROW = {I: pa.int64(), T: TIMESTAMP, S: pa.string(), FieldType.TAGS: STRINGS}
+_ARROW = {_INT: pa.int64(), _TS: TIMESTAMP, _TXT: pa.string(), FieldType.TAGS: STRINGS}
 
 # Columns derived from a post's HTML body by askwell.data.text.html_to_parts.
 BODY_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -176,11 +177,8 @@ def _fields(fields: tuple[Field, ...], drop: set[str]) -> list[pa.Field]:
     return out
 
 
-def _schema(*parts: object) -> pa.Schema:
-    fields: list[pa.Field] = []
-    for part in parts:
-        fields.extend(part)  # type: ignore[call-overload]
-    return pa.schema(fields)
+def _schema(*parts: Iterable[pa.Field]) -> pa.Schema:
+    return pa.schema([f for part in parts for f in part])
 
 
 _BODY = [pa.field(name, type_) for name, type_ in BODY_COLUMNS]

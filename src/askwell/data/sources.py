@@ -161,7 +161,7 @@ class _ArchiveStream:
             with suppress(queue.Full):
                 self._queue.put(item, timeout=0.1)
                 return
-        raise _Cancelled
+        raise _CancelledError
 
     def _run(self, path: Path, member: str) -> None:
         import py7zr
@@ -198,10 +198,10 @@ class _ArchiveStream:
             with py7zr.SevenZipFile(path, mode="r") as archive:
                 archive.extract(targets=[member], factory=Factory())
             self._put(self._DONE)
-        except _Cancelled:
+        except _CancelledError:
             return
         except BaseException as exc:  # handed to the reading thread, which reports it
-            with suppress(_Cancelled):
+            with suppress(_CancelledError):
                 self._put(exc)
 
     def read(self, size: int = -1) -> bytes:
@@ -224,5 +224,5 @@ class _ArchiveStream:
         self._thread.join(timeout=5)
 
 
-class _Cancelled(Exception):
+class _CancelledError(Exception):
     """The reader went away; the decompressing thread stops."""

@@ -47,7 +47,7 @@ class BodyParts:
     n_blockquotes: int
 
 
-BODY_PART_NAMES: tuple[str, ...] = BodyParts.__slots__  # type: ignore[assignment]
+BODY_PART_NAMES: tuple[str, ...] = BodyParts.__slots__
 _EMPTY = ("", (), (), (), (), (), 0, 0, 0, 0)
 
 

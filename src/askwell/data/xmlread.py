@@ -20,7 +20,7 @@ from typing import IO
 import pyarrow as pa
 from lxml import etree
 
-from askwell.data.rows import BatchBuilder, Reject
+from askwell.data.rows import RAW_LIMIT, BatchBuilder, Reject
 from askwell.data.schema import KINDS, Kind
 from askwell.errors import InputError
 
@@ -197,8 +197,11 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
             raw = body[span_from : resume if resume >= 0 else len(body)]
             first_line = chunk.first_line + body[:span_from].count(b"\n")
             last_line = first_line + raw.rstrip().count(b"\n")
-            lines = f"line {first_line}" if first_line == last_line else (
-                f"lines {first_line}-{last_line}")
+            lines = (
+                f"line {first_line}"
+                if first_line == last_line
+                else (f"lines {first_line}-{last_line}")
+            )
             builder.reject(
                 line,
                 "malformed XML",
@@ -209,11 +212,13 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
                 break
             start = resume
     batches = builder.flush()
+    rejects = builder.take_rejects()
+    _attach_source_text(rejects, body, chunk.first_line)
     return ChunkResult(
         chunk.index,
         len(chunk.data),
         batches,
-        builder.take_rejects(),
+        rejects,
         builder.rows_read,
         builder.skipped_post_types,
         first_error,
@@ -257,6 +262,29 @@ def _parse(text: bytes, builder: BatchBuilder, line_base: int, root: str) -> Non
         el.clear()
 
 
+def _attach_source_text(rejects: list[Reject], body: bytes, first_line: int) -> None:
+    """A row rejected for its values keeps its original text, unknown attributes and all."""
+    wanted = sorted(
+        r.source_line
+        for r in rejects
+        if r.source_line is not None and r.category not in ("malformed XML", "unexpected element")
+    )
+    text: dict[int, str] = {}
+    at, line = 0, first_line
+    for target in wanted:
+        while line < target and at >= 0:
+            at = body.find(b"\n", at)
+            at = at + 1 if at >= 0 else -1
+            line += 1
+        if at < 0:
+            break
+        end = body.find(b"\n", at)
+        text[target] = body[at : end if end >= 0 else len(body)].strip().decode("utf-8", "replace")
+    for r in rejects:
+        if r.source_line in text and r.category not in ("malformed XML", "unexpected element"):
+            r.raw = text[r.source_line][:RAW_LIMIT]
+
+
 def _is_encoding_error(exc: etree.XMLSyntaxError) -> bool:
     msg = str(exc)
     return "not proper UTF-8" in msg or "Invalid bytes in character" in msg
@@ -270,7 +298,9 @@ def _replace_invalid_utf8(body: bytes, first_line: int) -> tuple[bytes, int, lis
     lines: list[int] = []
     at = decoded.find("\ufffd")
     while at >= 0 and len(lines) < 10:
-        lines.append(first_line + decoded.count("\n", 0, at))
+        line = first_line + decoded.count("\n", 0, at)
+        if not lines or lines[-1] != line:
+            lines.append(line)
         at = decoded.find("\ufffd", at + 1)
     return decoded.encode("utf-8"), replaced, lines
 

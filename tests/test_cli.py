@@ -1,0 +1,122 @@
+"""The askwell command as a user runs it: help everywhere, summaries, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DUMPS, SHARED_DATA
+
+ASKWELL = [sys.executable, "-m", "askwell"]
+
+
+def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "160"}
+    return subprocess.run(
+        [*ASKWELL, *args], capture_output=True, text=True, timeout=300, env=env, **kwargs
+    )  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["ingest"], ["data"], ["data", "check"], ["data", "profile"]]
+)
+def test_every_command_and_group_has_help(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage: askwell" in result.stdout
+    assert len(result.stdout.splitlines()) > 5
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("askwell ")
+
+
+@pytest.mark.data
+def test_ingest_check_profile_round_trip(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    result = run(
+        "ingest",
+        str(DUMPS / "coffee.stackexchange.com"),
+        str(SHARED_DATA / "book" / "writers.csv"),
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    # The summary: read / kept / rejected by reason / skipped by post type.
+    assert "ingest summary" in result.stdout
+    assert "questions 225" in result.stdout and "malformed CSV row 1" in result.stdout
+    assert "type 4: " in result.stdout  # tag wiki excerpts, skipped and counted
+    assert f"dataset: {out} (complete)" in result.stdout
+    assert "MB/s" not in result.stdout and "rows ━" not in result.stdout  # no bar off a TTY
+
+    check = run("data", "check", str(out))
+    assert check.returncode == 0 and "OK;" in check.stdout
+
+    profile = run("data", "profile", str(out))
+    assert profile.returncode == 0, profile.stderr
+    assert "coffee.stackexchange.com" in profile.stdout
+    assert (out / "profile.html").is_file()
+
+
+@pytest.mark.data
+def test_check_exits_non_zero_on_damage(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    assert run("ingest", str(DUMPS / "coffee.stackexchange.com"), "-o", str(out)).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["tables"]["questions"]["rows"] += 1
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = run("data", "check", str(out))
+    assert result.returncode == 1 and "FAILED" in result.stdout
+
+
+@pytest.mark.data
+def test_progress_bar_shows_on_a_terminal(tmp_path: Path) -> None:
+    cmd = shlex.join(
+        [*ASKWELL, "ingest", str(DUMPS / "coffee.stackexchange.com"), "-o", str(tmp_path / "ds")]
+    )
+    result = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    assert result.returncode == 0
+    assert "592 rows" in result.stdout  # rows read, on the bar
+    assert "kB" in result.stdout or "MB" in result.stdout  # bytes read, on the bar
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "/nonexistent/dump", "-o", "/tmp/x"], "/nonexistent/dump: no such file"),
+        (["data", "check", "/nonexistent/ds"], "no such dataset folder"),
+        (["data", "profile", "/tmp"], "not an askwell dataset"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_config_is_reported(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("ingest:\n  wrokers: 1\n")
+    result = run(
+        "ingest",
+        str(DUMPS / "coffee.stackexchange.com"),
+        "-o",
+        str(tmp_path / "d"),
+        "--config",
+        str(config),
+    )
+    assert result.returncode == 2 and "ingest.wrokers" in result.stderr
