@@ -315,10 +315,14 @@ PROGRAMS = {"floor": run_floor, "naive": run_naive}
 
 @dataclass
 class ProcessPeak:
+    """One process of a measured tree: sampled peaks, and the kernel's exact peak RSS."""
+
     pid: int
     role: str
     peak_rss_mb: float = 0.0
     peak_pss_mb: float = 0.0
+    hwm_mb: float = 0.0  # VmHWM: the process's peak RSS as the kernel saw it, between samples too
+    cpu_s: float = 0.0  # user + system CPU at the last sample
 
 
 @dataclass
@@ -334,16 +338,23 @@ class Measurement:
     cpu_s: float  # user + system of the tree (children it reaped included)
     peak_rss_tree_mb: float  # max over samples of the RSS summed over the tree
     peak_pss_tree_mb: float  # same with PSS: shared pages counted once
-    kernel_max_rss_mb: float  # ru_maxrss: the largest single process, not a sum
+    hwm_sum_mb: float  # sum of per-process VmHWM: a bound the tree's RSS sum never exceeded
     max_processes: int
     samples: int
-    sampler_cpu_s: float
+    pss_samples: int
+    sampler_cpu_s: float  # what measuring cost this (benchmark) process
+    other_cpu_s: float  # CPU the whole machine spent outside the tree meanwhile (sampler too)
     processes: list[ProcessPeak] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out
+
+    @property
+    def disturbed(self) -> bool:
+        """Other programs took more than a tenth of a core meanwhile: the numbers are off."""
+        return self.other_cpu_s - self.sampler_cpu_s > 0.1 * self.wall_s
 
 
 class _Reaper:
@@ -374,28 +385,97 @@ def _role(proc: Any, root_pid: int) -> str:
     return "child"
 
 
-def _sample(root: Any, peaks: dict[int, ProcessPeak]) -> tuple[float, float, int]:
-    """RSS and PSS summed over the tree now (MB), and how many processes it has."""
+def _hwm_mb(pid: int) -> float:
+    """VmHWM from /proc (Linux); 0 when unreadable."""
+    with suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / MB
+    return 0.0
+
+
+class _Sampler:
+    """Memory of a process tree, sampled. RSS (and VmHWM) are cheap and read every
+    ``SAMPLE_S``; PSS walks the page tables (about 10 ms per GB), so it is read at most
+    ``1 / PSS_DUTY`` times as often as it costs, to keep the sampler off a busy CPU."""
+
+    PSS_DUTY = 0.05
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.peaks: dict[int, ProcessPeak] = {}
+        self.peak_rss = self.peak_pss = 0.0
+        self.samples = self.pss_samples = self.most = 0
+        self._next_pss = 0.0
+
+    def _tree(self) -> list[Any]:
+        import psutil
+
+        try:
+            return [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def sample(self) -> None:
+        """Takes one sample of the whole tree."""
+        import psutil
+
+        procs = self._tree()
+        rss = 0.0
+        for proc in procs:
+            peak = self.peaks.get(proc.pid) or self.peaks.setdefault(
+                proc.pid, ProcessPeak(proc.pid, _role(proc, self.root.pid))
+            )
+            with suppress(psutil.Error):
+                now = proc.memory_info().rss / MB
+                peak.peak_rss_mb = max(peak.peak_rss_mb, now)
+                peak.hwm_mb = max(peak.hwm_mb, _hwm_mb(proc.pid))
+                peak.cpu_s = sum(proc.cpu_times()[:2])
+                rss += now
+        started = time.perf_counter()
+        if started >= self._next_pss:
+            self.peak_pss = max(self.peak_pss, self._pss(procs))
+            self.pss_samples += 1
+            cost = time.perf_counter() - started
+            self._next_pss = started + max(SAMPLE_S, cost / self.PSS_DUTY)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.most = max(self.most, len(procs))
+        self.samples += 1
+
+    def _pss(self, procs: list[Any]) -> float:
+        import psutil
+
+        total = 0.0
+        for proc in procs:
+            with suppress(psutil.Error):
+                pss = proc.memory_full_info().pss / MB
+                peak = self.peaks[proc.pid]
+                peak.peak_pss_mb = max(peak.peak_pss_mb, pss)
+                total += pss
+        return total
+
+    def processes(self) -> list[ProcessPeak]:
+        return [
+            ProcessPeak(
+                p.pid,
+                p.role,
+                round(p.peak_rss_mb, 1),
+                round(p.peak_pss_mb, 1),
+                round(p.hwm_mb, 1),
+                round(p.cpu_s, 1),
+            )
+            for p in sorted(self.peaks.values(), key=lambda p: -p.peak_rss_mb)
+        ]
+
+
+def _busy_cpu_s() -> float:
+    """CPU seconds the machine has spent busy (all cores, all processes) since boot."""
     import psutil
 
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0, 0.0, 0
-    rss = pss = 0.0
-    for proc in procs:
-        try:
-            info = proc.memory_full_info()
-        except psutil.Error:
-            continue
-        peak = peaks.get(proc.pid) or peaks.setdefault(
-            proc.pid, ProcessPeak(proc.pid, _role(proc, root.pid))
-        )
-        peak.peak_rss_mb = max(peak.peak_rss_mb, info.rss / MB)
-        peak.peak_pss_mb = max(peak.peak_pss_mb, info.pss / MB)
-        rss += info.rss / MB
-        pss += info.pss / MB
-    return rss, pss, len(procs)
+    t = psutil.cpu_times()
+    return float(
+        sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+    )
 
 
 def _kill_tree(root: Any) -> None:
@@ -413,30 +493,24 @@ def measure(method: str, command: list[str], file_bytes: int, timeout_s: float) 
 
     LOGS.mkdir(parents=True, exist_ok=True)
     print(f"measuring {method}: {' '.join(command)}", flush=True)
-    cpu0 = time.process_time()
+    cpu0, busy0 = time.process_time(), _busy_cpu_s()
     with (LOGS / f"{method}.out").open("wb") as out, (LOGS / f"{method}.err").open("wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
-        root = psutil.Process(child.pid)  # before the reaper runs: the pid is still ours
+        sampler = _Sampler(psutil.Process(child.pid))  # before the reaper: the pid is ours
         reaper = _Reaper(child.pid)
-        peaks: dict[int, ProcessPeak] = {}
-        peak_rss = peak_pss = 0.0
-        samples = most = 0
         timed_out = False
         while not reaper.done.is_set():
-            rss, pss, count = _sample(root, peaks)
-            if reaper.done.is_set():  # the tree may have been half gone: keep only live samples
-                break
-            peak_rss, peak_pss, most = max(peak_rss, rss), max(peak_pss, pss), max(most, count)
-            samples += 1
+            sampler.sample()
             if time.perf_counter() - started > timeout_s and not timed_out:
                 timed_out = True
                 print(f"{method}: over {timeout_s:.0f} s, killing its process tree", flush=True)
-                _kill_tree(root)
+                _kill_tree(sampler.root)
             reaper.done.wait(SAMPLE_S)
     child.returncode = reaper.returncode  # reaped by _Reaper, not by Popen
     wall = reaper.end - started
-    usage = reaper.rusage
+    processes = sampler.processes()
+    tree_cpu = reaper.rusage.ru_utime + reaper.rusage.ru_stime
     result = Measurement(
         method=method,
         command=command,
@@ -444,17 +518,16 @@ def measure(method: str, command: list[str], file_bytes: int, timeout_s: float) 
         timed_out=timed_out,
         wall_s=round(wall, 3),
         mb_per_s=round(file_bytes / MB / wall, 2),
-        cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
-        peak_rss_tree_mb=round(peak_rss, 1),
-        peak_pss_tree_mb=round(peak_pss, 1),
-        kernel_max_rss_mb=round(usage.ru_maxrss * 1024 / MB, 1),
-        max_processes=most,
-        samples=samples,
+        cpu_s=round(tree_cpu, 2),
+        peak_rss_tree_mb=round(sampler.peak_rss, 1),
+        peak_pss_tree_mb=round(sampler.peak_pss, 1),
+        hwm_sum_mb=round(sum(p.hwm_mb for p in processes), 1),
+        max_processes=sampler.most,
+        samples=sampler.samples,
+        pss_samples=sampler.pss_samples,
         sampler_cpu_s=round(time.process_time() - cpu0, 2),
-        processes=[
-            ProcessPeak(p.pid, p.role, round(p.peak_rss_mb, 1), round(p.peak_pss_mb, 1))
-            for p in sorted(peaks.values(), key=lambda p: -p.peak_rss_mb)
-        ],
+        other_cpu_s=round(max(0.0, _busy_cpu_s() - busy0 - tree_cpu), 2),
+        processes=processes,
     )
     if not result.ok:
         tail = (LOGS / f"{method}.err").read_text(encoding="utf-8", errors="replace")[-2000:]
@@ -523,6 +596,7 @@ def machine_info() -> dict[str, Any]:
 
     from askwell import __version__
 
+    diff = _git("diff", "HEAD", "--", "src")  # uncommitted changes to what is measured
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -543,7 +617,8 @@ def machine_info() -> dict[str, Any]:
         "psutil": psutil.__version__,
         "askwell": __version__,
         "git_head": _git("rev-parse", "HEAD"),
-        "src_modified": bool(_git("status", "--porcelain", "--", "src")),
+        "src_modified": bool(diff),
+        "src_diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
     }
 
 
@@ -560,6 +635,7 @@ def check_rows(dump: Dump, results: dict[str, Measurement]) -> dict[str, Any]:
         "askwell_qa_rows": results["askwell"].report.get("kept_qa"),
     }
     checks["askwell_qa_rows_match_floor"] = qa is not None and checks["askwell_qa_rows"] == qa
+    checks["disturbed_methods"] = [k for k, v in results.items() if v.disturbed]
     if "naive" in results:
         checks["naive_rows"] = results["naive"].report.get("rows")
         checks["naive_rows_match_floor"] = checks["naive_rows"] == floor.get("rows")
@@ -582,13 +658,14 @@ def summarize(results: dict[str, Measurement], dump: Dump) -> tuple[dict[str, An
         ratios["askwell_speedup_over_naive"] = _ratio(aw.mb_per_s, naive.mb_per_s)
         ratios["naive_over_askwell_peak_rss"] = _ratio(naive.peak_rss_tree_mb, aw.peak_rss_tree_mb)
         ratios["naive_over_askwell_peak_pss"] = _ratio(naive.peak_pss_tree_mb, aw.peak_pss_tree_mb)
-    through = ratios["askwell_over_floor_throughput"]
     targets = {
         "dump_at_least_1e9_bytes": dump.bytes >= MIN_DUMP_BYTES,
         "askwell_ok": aw.ok,
         "askwell_peak_rss_tree_under_400mb": aw.ok and aw.peak_rss_tree_mb < RSS_TARGET_MB,
         "askwell_peak_pss_under_400mb": aw.ok and aw.peak_pss_tree_mb < RSS_TARGET_MB,
-        "throughput_at_least_third_of_floor": through is not None and through >= THROUGHPUT_TARGET,
+        "throughput_at_least_third_of_floor": aw.ok
+        and floor.ok
+        and aw.mb_per_s >= THROUGHPUT_TARGET * floor.mb_per_s,
     }
     return ratios, targets
 
@@ -632,13 +709,28 @@ def markdown(doc: dict[str, Any]) -> str:
     aw = doc["methods"]["askwell"]
     lines += [
         "",
-        f"askwell processes (peak RSS / PSS MB each; up to {aw['max_processes']} at once, "
-        f"{aw['cpu_s']:.1f} CPU s in {aw['wall_s']:.1f} s):",
+        "askwell processes: peak RSS / PSS / kernel VmHWM in MB, and CPU seconds (up to "
+        f"{aw['max_processes']} at once; {aw['cpu_s']:.1f} CPU s in {aw['wall_s']:.1f} s; the "
+        f"VmHWM sum, {aw['hwm_sum_mb']:,.1f} MB, bounds the tree's RSS between samples too):",
         "",
         *[
             f"- {p['role']} (pid {p['pid']}): {p['peak_rss_mb']:,.1f} / {p['peak_pss_mb']:,.1f}"
+            f" / {p['hwm_mb']:,.1f}, {p['cpu_s']:.1f} CPU s"
             for p in aw["processes"]
         ],
+        "",
+        "CPU seconds spent outside the measured tree during each run (the sampler included; "
+        "much more than the sampler means another program disturbed the measurement): "
+        + ", ".join(
+            f"{k} {m['other_cpu_s']:.1f} (sampler {m['sampler_cpu_s']:.1f})"
+            for k, m in doc["methods"].items()
+        )
+        + "."
+        + (
+            f" **Disturbed: {', '.join(doc['checks']['disturbed_methods'])}; rerun.**"
+            if doc["checks"]["disturbed_methods"]
+            else ""
+        ),
         "",
         f"Rows check: askwell kept {doc['checks']['askwell_qa_rows']} questions+answers, "
         f"the floor counted {doc['checks']['floor_qa_rows']} with PostTypeId 1 or 2: "
@@ -654,17 +746,27 @@ def markdown(doc: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Builds the dump, measures every method, writes JSON and markdown; non-zero on a
     failed method or a row-count mismatch."""
-    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ingest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--size-gb", type=float, default=1.0, help="dump size in GiB")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results", help="results folder"
+    )
     parser.add_argument("--skip-naive", action="store_true", help="skip the slow naive run")
-    parser.add_argument("--timeout-s", type=float, default=3600.0, help="per method")
+    parser.add_argument("--timeout-s", type=float, default=3600.0, help="per method (default 3600)")
     parser.add_argument("--run", choices=sorted(PROGRAMS), help=argparse.SUPPRESS)
     parser.add_argument("file", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:  # inside a measured process
+        if args.file is None:
+            parser.error("--run needs a FILE")
         print(json.dumps(PROGRAMS[args.run](args.file)))
         return 0
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    machine = machine_info()  # the code as it was when measured, not after
     target = int(args.size_gb * GIB)
     if target < MIN_DUMP_BYTES:
         print(f"note: {target / MB:,.0f} MB is under the 1 GB the issue asks for")
@@ -674,9 +776,9 @@ def main(argv: list[str] | None = None) -> int:
     ratios, targets = summarize(results, dump)
     doc = {
         "benchmark": "ingest",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": created,
         "argv": sys.argv,
-        "machine": machine_info(),
+        "machine": machine,
         "dump": asdict(dump),
         "methods": {k: asdict(v) for k, v in results.items()},
         "checks": checks,
@@ -688,6 +790,12 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "ingest.md").write_text(markdown(doc), encoding="utf-8")
     print(markdown(doc))
     failed = [k for k, v in results.items() if not v.ok]
+    if checks["disturbed_methods"]:
+        print(
+            f"WARNING: other programs used the CPU during {', '.join(checks['disturbed_methods'])}:"
+            " rerun on a quiet machine",
+            file=sys.stderr,
+        )
     if failed:
         print(f"FAILED: {', '.join(failed)} (logs in {LOGS.relative_to(ROOT)})", file=sys.stderr)
     if not checks["askwell_qa_rows_match_floor"]:

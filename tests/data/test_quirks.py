@@ -138,7 +138,7 @@ def test_pandas_index_column_and_extra_columns_are_ignored(run_ingest: IngestFn)
     assert set(report.inputs[0].ignored_columns) == {"(unnamed)", "body_text"}
     manifest = json.loads((report.out / "manifest.json").read_text())
     assert manifest["inputs"][0]["ignored_columns"] == report.inputs[0].ignored_columns
-    assert report.tables == {"questions": 6, "answers": 2}
+    assert report.tables == {"questions": 6, "answers": 2, "rejects": 0}
 
 
 def test_metadata_only_export_has_no_text(run_ingest: IngestFn) -> None:

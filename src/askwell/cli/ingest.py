@@ -74,7 +74,8 @@ def ingest_command(
 ) -> None:
     """Stream dumps into clean tables: questions, answers, votes, comments, post_history,
     rejects, and manifest.json (input hashes, counts, dataset fingerprint)."""
-    from askwell.data.ingest import ingest, lean_process  # here: parser processes skip it
+    from askwell.data.ingest import ingest  # imported here: parser processes skip it
+    from askwell.data.workers import lean_process
 
     settings = load_settings(config, **{"ingest.workers": workers, "ingest.chunk_mb": chunk_mb})
     lean_process()

@@ -9,6 +9,7 @@ decoding is exactly Python's. Total on any string: it never raises on content.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from libc.string cimport strncmp
 from html import unescape as _py_unescape
 
 
@@ -77,16 +78,6 @@ cdef inline Py_UCS4 lower(Py_UCS4 ch):
 cdef enum TagClass:
     T_OTHER, T_BLOCK, T_LINE, T_PRE, T_CODE, T_QUOTE, T_A, T_IMG, T_LIST, T_LI, T_P
 
-cdef dict _CLASSES = {
-    "p": T_P, "div": T_BLOCK, "h1": T_BLOCK, "h2": T_BLOCK, "h3": T_BLOCK, "h4": T_BLOCK,
-    "h5": T_BLOCK, "h6": T_BLOCK, "ul": T_LIST, "ol": T_LIST, "blockquote": T_QUOTE,
-    "pre": T_PRE, "table": T_BLOCK, "tr": T_BLOCK, "thead": T_BLOCK, "tbody": T_BLOCK,
-    "dl": T_BLOCK, "dt": T_BLOCK, "dd": T_BLOCK, "hr": T_BLOCK, "section": T_BLOCK,
-    "article": T_BLOCK, "aside": T_BLOCK, "header": T_BLOCK, "footer": T_BLOCK,
-    "figure": T_BLOCK, "figcaption": T_BLOCK, "details": T_BLOCK, "summary": T_BLOCK,
-    "br": T_LINE, "li": T_LI, "td": T_LINE, "th": T_LINE, "code": T_CODE, "a": T_A,
-    "img": T_IMG,
-}
 
 
 cdef class _Out:
@@ -147,6 +138,38 @@ cdef class _Out:
             buf_put(&self.quote, ch)
         return 0
 
+    cdef int put_run(self, int kind, void* data, Py_ssize_t a, Py_ssize_t b) except -1:
+        """Text with no markup, entity or CR in it: the bulk of every body, so the prose case
+        is inlined here rather than a call per character."""
+        cdef Py_ssize_t k
+        cdef Py_UCS4 ch
+        if self.in_pre:
+            for k in range(a, b):
+                buf_put(&self.pre, PyUnicode_READ(kind, data, k))
+            return 0
+        if self.in_code or self.in_quote:
+            for k in range(a, b):
+                self.put(PyUnicode_READ(kind, data, k))
+            return 0
+        for k in range(a, b):
+            ch = PyUnicode_READ(kind, data, k)
+            if ch == 32 or (9 <= ch <= 13):
+                if self.pending == 0:
+                    self.pending = 1
+                continue
+            if self.pending:
+                if self.prose.size:
+                    if self.pending == 3:
+                        buf_put(&self.prose, 10)
+                        buf_put(&self.prose, 10)
+                    elif self.pending == 2:
+                        buf_put(&self.prose, 10)
+                    else:
+                        buf_put(&self.prose, 32)
+                self.pending = 0
+            buf_put(&self.prose, ch)
+        return 0
+
     cdef int put_str(self, str s) except -1:
         cdef Py_UCS4 ch
         for ch in s:
@@ -198,25 +221,110 @@ cdef Py_ssize_t put_entity(_Out out, str s, Py_ssize_t i, Py_ssize_t n) except -
     if j == i:
         out.put(38)
         return i + 1
-    ref = s[i:j]
-    if ref == "&lt;":
+    # The references sanitised HTML is made of, compared in place; any other goes to
+    # html.unescape, so decoding is exactly Python's.
+    if ends_with(s, i + 1, j, "lt;"):
         out.put(60)
-    elif ref == "&gt;":
+    elif ends_with(s, i + 1, j, "gt;"):
         out.put(62)
-    elif ref == "&amp;":
+    elif ends_with(s, i + 1, j, "amp;"):
         out.put(38)
-    elif ref == "&quot;":
+    elif ends_with(s, i + 1, j, "quot;"):
         out.put(34)
-    elif ref == "&#39;" or ref == "&apos;":
+    elif ends_with(s, i + 1, j, "#39;") or ends_with(s, i + 1, j, "apos;"):
         out.put(39)
     else:
-        out.put_str(_py_unescape(ref))
+        out.put_str(_py_unescape(s[i:j]))
     return j
 
 
-cdef str attr_value(str s, Py_ssize_t i, Py_ssize_t end, str name):
-    """The value of attribute ``name`` in the tag text s[i:end], entity-decoded, or None."""
-    cdef Py_ssize_t a, b, a2
+cdef inline Py_ssize_t find_gt(int kind, void* data, Py_ssize_t j, Py_ssize_t n):
+    while j < n:
+        if PyUnicode_READ(kind, data, j) == 62:
+            return j
+        j += 1
+    return -1
+
+
+cdef inline bint ends_with(str s, Py_ssize_t a, Py_ssize_t b, const char* word):
+    """s[a:b] == word (ASCII), without making a string."""
+    cdef Py_ssize_t k = 0
+    while word[k] != 0:
+        if a + k >= b or s[a + k] != <Py_UCS4>word[k]:
+            return False
+        k += 1
+    return a + k == b
+
+
+cdef int tag_class(str s, Py_ssize_t a, Py_ssize_t b):
+    """The class of the tag named s[a:b], case-insensitively, without making a string."""
+    cdef char name[12]
+    cdef Py_ssize_t k
+    cdef Py_UCS4 ch
+    if b - a > 10:
+        return T_OTHER
+    for k in range(b - a):
+        ch = lower(s[a + k])
+        if ch > 127:
+            return T_OTHER
+        name[k] = <char>ch
+    name[b - a] = 0
+    return _class_of(name, b - a)
+
+
+cdef int _class_of(const char* name, Py_ssize_t n):
+    # Dispatch on the first letter: most tags (b, i, em, strong, span…) are none of ours.
+    cdef char c = name[0]
+    if c == 112:  # p
+        if n == 1: return T_P
+        if one_of(name, n, "pre"): return T_PRE
+        return T_OTHER
+    if c == 97:  # a
+        if n == 1: return T_A
+        if one_of(name, n, "article aside"): return T_BLOCK
+        return T_OTHER
+    if c == 108:  # l
+        return T_LI if one_of(name, n, "li") else T_OTHER
+    if c == 98:  # b
+        if one_of(name, n, "br"): return T_LINE
+        if one_of(name, n, "blockquote"): return T_QUOTE
+        return T_OTHER
+    if c == 117 or c == 111:  # u o
+        return T_LIST if one_of(name, n, "ul ol") else T_OTHER
+    if c == 99:  # c
+        return T_CODE if one_of(name, n, "code") else T_OTHER
+    if c == 105:  # i
+        return T_IMG if one_of(name, n, "img") else T_OTHER
+    if c == 116:  # t
+        if one_of(name, n, "td th"): return T_LINE
+        if one_of(name, n, "table tr thead tbody"): return T_BLOCK
+        return T_OTHER
+    if c == 104:  # h
+        if n == 2 and 49 <= name[1] <= 54: return T_BLOCK  # h1-h6
+        if one_of(name, n, "hr header"): return T_BLOCK
+        return T_OTHER
+    if one_of(name, n, "div dl dt dd section footer figure figcaption details summary"):
+        return T_BLOCK
+    return T_OTHER
+
+
+cdef bint one_of(const char* name, Py_ssize_t n, const char* words):
+    """Whether name (n chars) is one of the space-separated words."""
+    cdef Py_ssize_t start = 0, end
+    while words[start] != 0:
+        end = start
+        while words[end] != 0 and words[end] != 32:
+            end += 1
+        if end - start == n and strncmp(name, words + start, n) == 0:
+            return True
+        start = end + 1 if words[end] != 0 else end
+    return False
+
+
+cdef str attr_value(str s, Py_ssize_t i, Py_ssize_t end, const char* name):
+    """The value of attribute ``name`` (lower-case ASCII) in the tag text s[i:end],
+    entity-decoded, or None. Only the matching value becomes a string."""
+    cdef Py_ssize_t a, b, va, vb
     cdef Py_UCS4 q
     cdef str value
     while i < end:
@@ -228,7 +336,7 @@ cdef str attr_value(str s, Py_ssize_t i, Py_ssize_t end, str name):
         b = i
         while i < end and is_space(s[i]):
             i += 1
-        value = ""
+        va = vb = i
         if i < end and s[i] == 61:  # '='
             i += 1
             while i < end and is_space(s[i]):
@@ -236,21 +344,32 @@ cdef str attr_value(str s, Py_ssize_t i, Py_ssize_t end, str name):
             if i < end and (s[i] == 34 or s[i] == 39):
                 q = s[i]
                 i += 1
-                a2 = i
+                va = i
                 while i < end and s[i] != q:
                     i += 1
-                value = s[a2:i]
+                vb = i
                 i += 1
             else:
-                a2 = i
+                va = i
                 while i < end and not is_space(s[i]):
                     i += 1
-                value = s[a2:i]
-        if b > a and s[a:b].lower() == name:
+                vb = i
+        if b > a and same_name(s, a, b, name):
+            value = s[va:vb]
             return _py_unescape(value) if "&" in value else value
         if b == a and i < end and not (s[i] == 61):
             i += 1
     return None
+
+
+cdef inline bint same_name(str s, Py_ssize_t a, Py_ssize_t b, const char* name):
+    """s[a:b], case-insensitively, equals the lower-case ASCII ``name``."""
+    cdef Py_ssize_t k = 0
+    while name[k] != 0:
+        if a + k >= b or lower(s[a + k]) != <Py_UCS4>name[k]:
+            return False
+        k += 1
+    return a + k == b
 
 
 def extract(str s):
@@ -264,10 +383,22 @@ def extract(str s):
     cdef int n_lists = 0, n_items = 0, n_paras = 0, n_quotes = 0
     cdef _Out out = _Out(n)
     cdef list code_blocks = [], inline = [], links = [], images = [], quotes = []
-    cdef str name, value
+    cdef str value
     cdef Py_ssize_t a, b
+    cdef int kind = PyUnicode_KIND(s)
+    cdef void* data = PyUnicode_DATA(s)
     while i < n:
-        ch = s[i]
+        ch = PyUnicode_READ(kind, data, i)
+        if ch != 60 and ch != 38 and ch != 13:  # a run of plain text
+            j = i + 1
+            while j < n:
+                ch = PyUnicode_READ(kind, data, j)
+                if ch == 60 or ch == 38 or ch == 13:
+                    break
+                j += 1
+            out.put_run(kind, data, i, j)
+            i = j
+            continue
         if ch == 38:  # '&'
             i = put_entity(out, s, i, n)
             continue
@@ -277,18 +408,14 @@ def extract(str s):
                 continue
             out.put(10)
             continue
-        if ch != 60:  # not '<'
-            out.put(ch)
-            i += 1
-            continue
         # '<': a tag, a comment/declaration, or a literal '<'.
         j = i + 1
         if j < n and s[j] == 33:  # '<!'
-            if s.startswith("<!--", i):
+            if ends_with(s, i, min(i + 4, n), "<!--"):
                 k = s.find("-->", i + 4)
                 i = n if k < 0 else k + 3
                 continue
-            k = s.find(">", j) if i < no_gt_from else -1
+            k = find_gt(kind, data, j, n) if i < no_gt_from else -1
             if k < 0:
                 no_gt_from = i
                 out.put(ch)
@@ -297,7 +424,7 @@ def extract(str s):
             i = k + 1
             continue
         if j < n and s[j] == 63:  # '<?'
-            k = s.find(">", j) if i < no_gt_from else -1
+            k = find_gt(kind, data, j, n) if i < no_gt_from else -1
             if k < 0:
                 no_gt_from = i
                 out.put(ch)
@@ -316,15 +443,14 @@ def extract(str s):
         while j < n and is_alnum(s[j]) and j - name_start < 24:
             j += 1
         name_end = j
-        k = s.find(">", j)
+        k = find_gt(kind, data, j, n)
         if k < 0:
             no_gt_from = i
             out.put(ch)
             i += 1
             continue
-        name = s[name_start:name_end].lower()
         i = k + 1
-        cls = _CLASSES.get(name, T_OTHER)
+        cls = tag_class(s, name_start, name_end)
         if out.in_pre:
             if cls == T_PRE and closing:
                 out.in_pre = 0
@@ -374,13 +500,13 @@ def extract(str s):
             continue
         if cls == T_A:
             if not closing:
-                value = attr_value(s, name_end, k, "href")
+                value = attr_value(s, name_end, k, b"href")
                 if value is not None and value:
                     links.append(value)
             continue
         if cls == T_IMG:
             if not closing:
-                value = attr_value(s, name_end, k, "src")
+                value = attr_value(s, name_end, k, b"src")
                 images.append(value if value is not None else "")
             continue
         if cls == T_LINE or cls == T_LI:

@@ -9,15 +9,16 @@ marked ``"status": "partial"`` in the manifest and by a ``_PARTIAL`` file.
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import json
 import multiprocessing
 import os
+import queue
 import shutil
-import sys
+import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterator
+from contextlib import suppress
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 from askwell.config import IngestSettings
 from askwell.data import csvread, sources, xmlread
 from askwell.data.dataset import MANIFEST, PARTIAL_MARKER
+from askwell.data.workers import lean_process, trim_memory
 from askwell.data.rows import RAW_LIMIT, Reject, rejects_batch
 from askwell.data.schema import (
     CORE_TABLES,
@@ -112,15 +114,41 @@ class IngestReport:
 
 
 class _Writer:
-    """One Parquet file per table, opened on first use, in a private folder."""
+    """One Parquet file per table, opened on first use, in a private folder.
+
+    Encoding and compression run on a writer thread (Arrow releases the GIL there), so the
+    main thread keeps handing chunks to the parser processes instead of leaving them idle.
+    """
+
+    _QUEUE = 2  # batches waiting for the writer thread: bounds memory
 
     def __init__(self, folder: Path, compression: str) -> None:
         self.folder = folder
         self.compression = None if compression == "none" else compression
         self._writers: dict[str, pq.ParquetWriter] = {}
         self.rows: Counter[str] = Counter()
+        self._queue: queue.Queue[tuple[str, pa.RecordBatch] | None] = queue.Queue(self._QUEUE)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="askwell-writer", daemon=True)
+        self._thread.start()
 
     def write(self, table: str, batch: pa.RecordBatch) -> None:
+        if self._failure is not None:
+            raise OutputError(f"{self.folder}: cannot write {table}: {self._failure}")
+        self.rows[table] += batch.num_rows
+        self._queue.put((table, batch))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # drain: the main thread reports the failure
+            table, batch = item
+            try:
+                self._write(table, batch)
+            except (OSError, pa.ArrowException) as exc:
+                self._failure = exc
+
+    def _write(self, table: str, batch: pa.RecordBatch) -> None:
         writer = self._writers.get(table)
         if writer is None:
             schema = TABLE_SCHEMAS[table]
@@ -133,12 +161,17 @@ class _Writer:
             self._writers[table] = writer
         if batch.num_rows:
             writer.write_batch(batch)
-            self.rows[table] += batch.num_rows
 
     def close(self) -> None:
+        """Waits for every queued batch to be written, then closes the files."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+        if self._failure is not None:
+            raise OutputError(f"{self.folder}: cannot write the dataset: {self._failure}")
 
 
 def ingest(
@@ -199,7 +232,8 @@ def ingest(
             )
         _publish(tmp, out)
     except BaseException:
-        writer.close()
+        with suppress(OutputError):  # the error being raised says more
+            writer.close()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return IngestReport(out, status, fingerprint, reports, dict(writer.rows))
@@ -227,8 +261,8 @@ def _publish(tmp: Path, out: Path) -> None:
 
 class _SeenIds:
     """Which (site, id) pairs were already kept, per id space (posts share one: a question
-    and an answer cannot have the same Id). A bitmap per site keeps this exact in a few MB
-    even for Stack Overflow's ~80 million ids; unusually large ids fall back to a set."""
+    and an answer cannot have the same Id). One bit per possible id keeps this exact in
+    10 MB even for Stack Overflow's ~80 million ids; unusually large ids use a set."""
 
     _BITMAP_LIMIT = 1 << 31
 
@@ -243,17 +277,19 @@ class _SeenIds:
         if not len(ids):
             return keep
         _, first = np.unique(ids, return_index=True)
-        repeated = np.ones(len(ids), dtype=bool)
-        repeated[first] = False
-        keep &= ~repeated
+        keep[:] = False
+        keep[first] = True
         small = (ids >= 0) & (ids < self._BITMAP_LIMIT)
-        bits = self._bits.get(space, np.zeros(0, dtype=bool))
-        top = int(ids[small].max()) + 1 if small.any() else 0
-        if top > len(bits):
-            bits = np.concatenate([bits, np.zeros(max(top, 2 * len(bits)) - len(bits), bool)])
-            self._bits[space] = bits
-        keep[small] &= ~bits[ids[small]]
-        bits[ids[small & keep]] = True
+        bits = self._bits.get(space, np.zeros(0, dtype=np.uint8))
+        need = (int(ids[small].max()) >> 3) + 1 if small.any() else 0
+        if need > len(bits):
+            grown = np.zeros(max(need, 2 * len(bits)), dtype=np.uint8)
+            grown[: len(bits)] = bits
+            bits = self._bits[space] = grown
+        byte, bit = ids[small] >> 3, (ids[small] & 7).astype(np.uint8)
+        keep[small] &= (bits[byte] >> bit) & 1 == 0
+        new = small & keep
+        np.bitwise_or.at(bits, ids[new] >> 3, np.left_shift(1, ids[new] & 7).astype(np.uint8))
         big = self._big.setdefault(space, set())
         for i in np.flatnonzero(~small):
             value = int(ids[i])
@@ -367,8 +403,10 @@ def _ingest_xml(
             )
             for chunk in reader
         )
-        for result in pool.map_ordered(tasks, settings.max_in_flight):
+        for n, result in enumerate(pool.map_ordered(tasks, settings.max_in_flight), 1):
             _store(report, result.batches, result.rejects, writer, seen)
+            if n % 8 == 0:
+                trim_memory()
             report.rows_read += result.rows_read
             skipped.update(result.skipped_post_types)
             report.utf8_replacements += result.utf8_replacements
@@ -433,23 +471,6 @@ class _Pool:
         finally:
             for f in pending:
                 f.cancel()
-
-
-def lean_process() -> None:
-    """Keeps a parsing process small. pyarrow imports pandas (+45 MB) on the first
-    ``pa.array`` call only to ask whether the input is a DataFrame, and its default allocator
-    keeps freed memory for reuse, which a long stream of batches turns into growth. Call it
-    only in a process that will not need pandas (parser workers, the ingest command)."""
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _NoPandas())
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
-class _NoPandas(importlib.abc.MetaPathFinder):
-    def find_spec(self, name: str, *args: object, **kwargs: object) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is not loaded in parser processes")
-        return None
 
 
 def _fingerprint(reports: list[InputReport]) -> str:
