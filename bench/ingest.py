@@ -17,6 +17,7 @@ counts shared pages once). Results go to ``ingest.json`` and ``ingest.md`` under
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -765,6 +766,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--run needs a FILE")
         print(json.dumps(PROGRAMS[args.run](args.file)))
         return 0
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = (WORK / ".lock").open("w")  # bench/work is shared: one run at a time
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        parser.error(f"another bench.ingest run holds {WORK / '.lock'}; wait for it to end")
     created = datetime.now(UTC).isoformat(timespec="seconds")
     machine = machine_info()  # the code as it was when measured, not after
     target = int(args.size_gb * GIB)

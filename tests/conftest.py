@@ -45,7 +45,11 @@ def run_ingest(tmp_path: Path) -> IngestFn:
     def run(
         *sources: Path, out: Path | None = None, workers: int = 1, **kwargs: Any
     ) -> IngestReport:
-        settings = IngestSettings(workers=workers, chunk_mb=kwargs.pop("chunk_mb", 1.0))
+        settings = IngestSettings(
+            workers=workers,
+            chunk_mb=kwargs.pop("chunk_mb", 1.0),
+            keep_html=kwargs.pop("keep_html", False),
+        )
         target = out or tmp_path / f"ds{next(counter)}"
         return ingest(list(sources), target, settings=settings, **kwargs)
 

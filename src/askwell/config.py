@@ -27,12 +27,19 @@ class _Strict(BaseModel):
 class IngestSettings(_Strict):
     """How dumps become tables."""
 
-    workers: int = Field(0, ge=0, description="worker processes; 0 = one per CPU core")
+    workers: int = Field(
+        0, ge=0, description="parsers (this process and helpers); 0 = one per core"
+    )
     chunk_mb: float = Field(2.0, gt=0, le=1024, description="MB of XML per parallel chunk")
     csv_batch_rows: int = Field(5000, ge=1, description="CSV rows per written batch")
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    keep_html: bool = Field(
+        False,
+        description="also store each body's raw HTML (body_html); off by default: "
+        "the dump holds it, and it is the largest column by far",
+    )
     max_in_flight: int = Field(
-        0, ge=0, description="chunks queued or parsing at once; 0 = workers + 1"
+        0, ge=0, description="chunks queued for the parser processes; 0 = four per process"
     )
 
 

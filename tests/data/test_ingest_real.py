@@ -126,3 +126,18 @@ def test_text_columns_are_extracted(run_ingest: IngestFn) -> None:
     assert str(row["creation_date"].tzinfo) == "UTC"
     with_code = sum(1 for r in q if r["n_code_blocks"] or r["n_inline_code"])
     assert with_code > len(q) // 2  # Stack Overflow: code is common, and kept
+
+
+def test_raw_html_is_kept_only_on_request(run_ingest: IngestFn, tmp_path: Path) -> None:
+    src = DUMPS / "coffee.stackexchange.com"
+    lean = run_ingest(src)
+    full = run_ingest(src, keep_html=True)
+    lean_q = pq.read_table(lean.out / "questions.parquet")
+    full_q = pq.read_table(full.out / "questions.parquet")
+    assert lean_q["body_html"].null_count == lean_q.num_rows
+    assert full_q["body_html"].null_count == 0
+    assert full_q["body_html"][0].as_py().startswith("<p>")
+    assert lean_q.drop_columns(["body_html"]).equals(full_q.drop_columns(["body_html"]))
+    assert lean.fingerprint != full.fingerprint  # the tables differ, so does the fingerprint
+    manifest = json.loads((full.out / "manifest.json").read_text())
+    assert manifest["options"] == {"keep_html": True}

@@ -108,7 +108,7 @@ def test_export_without_dates_has_no_date_range(profile: Profile) -> None:
 def _expected(q: pd.DataFrame, accepted_known: bool) -> dict[str, float | None]:
     """The statistics computed independently, with pandas, from the Parquet rows."""
     known_answers = q["answer_count"].dropna()
-    body = q[q["body_html"].notna()]
+    body = q[q["body_text"].notna()]
     code = (body["n_code_blocks"] > 0) | (body["n_inline_code"] > 0)
     titles = q["title"].dropna()
     return {
@@ -148,7 +148,7 @@ def test_statistics_match_pandas(profile: Profile, questions: pd.DataFrame) -> N
             assert site.last_date == dates.max().to_pydatetime()
             assert sum(n for _, n in site.monthly) == len(dates)
         if site.with_body:
-            assert sum(site.body_chars_hist) == site.with_body == q["body_html"].notna().sum()
+            assert sum(site.body_chars_hist) == site.with_body == q["body_text"].notna().sum()
 
 
 def test_total_row_pools_rows_not_sites(profile: Profile, questions: pd.DataFrame) -> None:

@@ -147,4 +147,4 @@ def test_metadata_only_export_has_no_text(run_ingest: IngestFn) -> None:
     )
     q = pq.read_table(report.out / "questions.parquet", columns=["title", "body_text"])
     assert q["title"].null_count == q.num_rows == 13511
-    assert set(q["body_text"].to_pylist()) == {""}
+    assert q["body_text"].null_count == q.num_rows  # no body is not an empty body

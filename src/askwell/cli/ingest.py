@@ -67,6 +67,12 @@ def ingest_command(
     workers: int | None = typer.Option(
         None, "--workers", min=0, help="Parser processes (0 = one per core). [config: 0]"
     ),
+    keep_html: bool | None = typer.Option(
+        None,
+        "--keep-html/--no-keep-html",
+        help="Also store each body's raw HTML (body_html). [config: off]",
+        show_default=False,
+    ),
     chunk_mb: float | None = typer.Option(
         None, "--chunk-mb", min=0.001, help="MB of XML per parallel chunk. [config: 2]"
     ),
@@ -77,7 +83,10 @@ def ingest_command(
     from askwell.data.ingest import ingest  # imported here: parser processes skip it
     from askwell.data.workers import lean_process
 
-    settings = load_settings(config, **{"ingest.workers": workers, "ingest.chunk_mb": chunk_mb})
+    settings = load_settings(
+        config,
+        **{"ingest.workers": workers, "ingest.chunk_mb": chunk_mb, "ingest.keep_html": keep_html},
+    )
     lean_process()
     out_console = console()
     progress = Progress(

@@ -77,7 +77,7 @@ def detect_encoding(path: Path) -> tuple[str, int]:
 
 
 def read_csv(
-    path: Path, kind: Kind, site: str, source: str, batch_rows: int
+    path: Path, kind: Kind, site: str, source: str, batch_rows: int, keep_html: bool = False
 ) -> tuple[CsvLayout, Iterator[tuple[dict[str, pa.RecordBatch], list[Reject], BatchBuilder]]]:
     """The header's layout, and an iterator of (batches, rejects, builder) every
     ``batch_rows`` rows; the builder carries the running counts."""
@@ -120,6 +120,7 @@ def read_csv(
         kind,
         site,
         source,
+        keep_html=keep_html,
         assume_post_type=layout.assumed_post_type,
         optional_attrs=frozenset(layout.missing_required),
     )

@@ -16,10 +16,12 @@ import queue
 import shutil
 import threading
 import uuid
+import warnings
 from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import suppress
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -157,6 +159,8 @@ class _Writer:
                 schema,
                 compression=self.compression,
                 use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in schema.names],
+                # Min/max of long text is useless for pruning and costs memory per row group.
+                write_statistics=[f.name for f in schema if not _is_text(f.type)],
             )
             self._writers[table] = writer
         if batch.num_rows:
@@ -172,6 +176,10 @@ class _Writer:
         self._writers.clear()
         if self._failure is not None:
             raise OutputError(f"{self.folder}: cannot write the dataset: {self._failure}")
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return bool(pa.types.is_string(type_) or pa.types.is_list(type_))
 
 
 def ingest(
@@ -223,8 +231,8 @@ def ingest(
                     raise InputError(report.error)
         writer.close()
         status = "partial" if any(r.error for r in reports) else "complete"
-        fingerprint = _fingerprint(reports)
-        _write_manifest(tmp, reports, writer.rows, status, fingerprint)
+        fingerprint = _fingerprint(reports, settings.keep_html)
+        _write_manifest(tmp, reports, writer.rows, status, fingerprint, settings)
         if status == "partial":
             (tmp / PARTIAL_MARKER).write_text(
                 "This dataset is PARTIAL: ingestion stopped on an error. See manifest.json.\n",
@@ -362,7 +370,12 @@ def _ingest_csv(
     progress: ProgressSink,
 ) -> None:
     layout, batches = csvread.read_csv(
-        item.path, item.kind, item.site, item.display, settings.csv_batch_rows
+        item.path,
+        item.kind,
+        item.site,
+        item.display,
+        settings.csv_batch_rows,
+        keep_html=settings.keep_html,
     )
     report.csv_encoding = layout.encoding
     report.ignored_columns = layout.ignored_columns
@@ -399,13 +412,19 @@ def _ingest_xml(
         )
         tasks = (
             xmlread.ChunkTask(
-                chunk, item.kind.name, item.site, item.display, reader.root, keep_partial
+                chunk,
+                item.kind.name,
+                item.site,
+                item.display,
+                reader.root,
+                keep_partial,
+                keep_html=settings.keep_html,
             )
             for chunk in reader
         )
         for n, result in enumerate(pool.map_ordered(tasks, settings.max_in_flight), 1):
             _store(report, result.batches, result.rejects, writer, seen)
-            if n % 8 == 0:
+            if n % 32 == 0:
                 trim_memory()
             report.rows_read += result.rows_read
             skipped.update(result.skipped_post_types)
@@ -429,8 +448,14 @@ def _str_keys(counter: Counter[int]) -> dict[str, int]:
 
 
 class _Pool:
-    """Parses chunks in worker processes, in order, with a bounded number in flight so that
-    memory does not grow with the input. One worker means: parse in this process."""
+    """Parses chunks in order, with a bounded number in flight so that memory does not grow
+    with the input.
+
+    ``workers`` parsers in all: this process is one of them, the others are spawned
+    processes. This process also writes the output, so it parses a chunk only when the
+    processes already have enough queued: the load balances itself, and one process fewer
+    than cores saves a whole interpreter's memory (bench/ingest).
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -438,15 +463,28 @@ class _Pool:
 
     def __enter__(self) -> _Pool:
         if self.workers > 1:
-            # Spawned, not forked: a fresh worker imports only the parser, and so holds
-            # far less memory than a copy of this process (bench/ingest measures both).
+            # Spawned, not forked: a fresh process imports only the parser, and so holds
+            # far less memory than a copy of this one.
             self._executor = ProcessPoolExecutor(
-                self.workers,
+                self.workers - 1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=lean_process,
             )
-            for f in [self._executor.submit(os.getpid) for _ in range(self.workers)]:
-                f.result()
+            try:
+                for f in [self._executor.submit(os.getpid) for _ in range(self.workers - 1)]:
+                    f.result()
+            except BrokenProcessPool:
+                # Spawning re-imports the caller's main module; an unguarded script (no
+                # ``if __name__ == "__main__"``) cannot do that. Parse here instead.
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+                warnings.warn(
+                    "askwell: parser processes could not start (is the calling script "
+                    "missing an `if __name__ == '__main__':` guard?); parsing in this "
+                    "process only",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -459,24 +497,38 @@ class _Pool:
         if self._executor is None:
             yield from map(xmlread.parse_chunk, tasks)
             return
-        limit = max_in_flight or self.workers + 1
+        limit = max_in_flight or 4 * (self.workers - 1)
         pending: deque[Future[xmlread.ChunkResult]] = deque()
         try:
             for task in tasks:
-                pending.append(self._executor.submit(xmlread.parse_chunk, task))
-                if len(pending) >= limit:
-                    yield pending.popleft().result()
+                if sum(not f.done() for f in pending) < limit:
+                    pending.append(self._executor.submit(xmlread.parse_chunk, task))
+                else:
+                    local: Future[xmlread.ChunkResult] = Future()
+                    local.set_result(xmlread.parse_chunk(task))
+                    pending.append(local)
+                while pending and (pending[0].done() or len(pending) > 2 * limit):
+                    yield _result(pending.popleft())
             while pending:
-                yield pending.popleft().result()
+                yield _result(pending.popleft())
         finally:
             for f in pending:
                 f.cancel()
 
 
-def _fingerprint(reports: list[InputReport]) -> str:
+def _result(future: Future[xmlread.ChunkResult]) -> xmlread.ChunkResult:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise InputError(
+            f"a parser process died ({exc}); the machine may be out of memory"
+        ) from None
+
+
+def _fingerprint(reports: list[InputReport], keep_html: bool) -> str:
     """Identifies the dataset by what went in and how it was read, not by when."""
     digest = hashlib.sha256()
-    digest.update(f"schema={SCHEMA_VERSION};parser={PARSER_VERSION}\n".encode())
+    digest.update(f"schema={SCHEMA_VERSION};parser={PARSER_VERSION};html={keep_html}\n".encode())
     for r in reports:
         digest.update(f"{r.site}|{r.kind}|{r.format}|{r.sha256}|{r.error or ''}\n".encode())
     return digest.hexdigest()
@@ -488,6 +540,7 @@ def _write_manifest(
     rows: Counter[str],
     status: str,
     fingerprint: str,
+    settings: IngestSettings,
 ) -> None:
     tables = {}
     for path in sorted(folder.glob("*.parquet")):
@@ -500,6 +553,7 @@ def _write_manifest(
         "code_version": code_version(),
         "schema_version": SCHEMA_VERSION,
         "parser_version": PARSER_VERSION,
+        "options": {"keep_html": settings.keep_html},
         "status": status,
         "fingerprint": fingerprint,
         "tables": tables,

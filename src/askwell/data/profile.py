@@ -46,7 +46,7 @@ HIST_DECADES = 7
 _BATCH_ROWS = 65_536
 _QUESTION_COLUMNS = [
     "site", "creation_date", "score", "answer_count", "accepted_answer_id", "title",
-    "body_html", "body_text", "body_chars", "n_code_blocks", "n_inline_code",
+    "body_text", "body_chars", "n_code_blocks", "n_inline_code",
 ]  # fmt: skip
 # A word is a run of non-whitespace, whitespace as Python's str.split sees it (RE2's \s is
 # ASCII only, so Unicode separators such as no-break spaces are named too).
@@ -192,7 +192,7 @@ def _question_rows(dataset: Dataset) -> pa.Table:
     null_bool = pa.scalar(None, pa.bool_())
     for batch in _batches(dataset, "questions", _QUESTION_COLUMNS):
         col = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}
-        has_body = pc.is_valid(col["body_html"])
+        has_body = pc.is_valid(col["body_text"])
         blocks = pc.greater(col["n_code_blocks"], 0)
         any_code = pc.or_(blocks, pc.greater(col["n_inline_code"], 0))
         words = pc.count_substring_regex(col["body_text"], pattern=_WORD)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -100,6 +101,7 @@ class BatchBuilder:
     kind: Kind
     site: str
     source: str
+    keep_html: bool = False  # store body_html too (else null: the dump holds it)
     assume_post_type: int | None = None  # for exports that carry no PostTypeId column
     optional_attrs: frozenset[str] = frozenset()  # required fields a source lacks entirely
     rejects: list[Reject] = field(default_factory=list)
@@ -197,9 +199,10 @@ class BatchBuilder:
     ) -> pa.Array:
         if type_ == FieldType.TEXT:
             return col
-        if type_ == FieldType.TAGS and not pc.any(
-            pc.or_(pc.starts_with(col, "|"), pc.match_substring(col, "<>"))
-        ).as_py():
+        if (
+            type_ == FieldType.TAGS
+            and not pc.any(pc.or_(pc.starts_with(col, "|"), pc.match_substring(col, "<>"))).as_py()
+        ):
             # The classic "<a><b>" spelling with no empty tag: one vectorised split.
             return pc.split_pattern(pc.utf8_trim(col, "<>"), "><")
         if type_ != FieldType.TAGS:
@@ -267,34 +270,48 @@ class BatchBuilder:
 
     def _table(self, table: str, columns: dict[str, pa.Array], mask: pa.Array) -> pa.RecordBatch:
         schema = TABLE_SCHEMAS[table]
-        picked = {name: pc.filter(columns[name], mask) for name in schema.names if name in columns}
+        names = [name for name in schema.names if name in columns]
+        # One filter call over all columns; the body columns are derived from the kept rows.
+        picked = pa.RecordBatch.from_arrays([columns[n] for n in names], names=names).filter(mask)
+        derived = {}
         if "body_text" in schema.names:
-            picked.update(_body_columns(picked["body_html"]))
+            html = picked.column("body_html")
+            derived = _body_columns(html)
+            if not self.keep_html:
+                derived["body_html"] = pa.nulls(len(html), pa.string())
+        arrays = [derived[f.name] if f.name in derived else picked.column(f.name) for f in schema]
         return pa.RecordBatch.from_arrays(
-            [picked[f.name].cast(f.type) for f in schema], schema=schema
+            [
+                a if a.type == f.type else a.cast(f.type)
+                for a, f in zip(arrays, schema, strict=True)
+            ],
+            schema=schema,
         )
 
 
 def _body_columns(body_html: pa.Array) -> dict[str, pa.Array]:
     parts = extract_bodies(body_html.to_pylist())
-    text = parts["text"]
-    code = parts["code_blocks"]
-    counts = {
-        "n_code_blocks": [len(c) for c in code],
-        "n_inline_code": [len(c) for c in parts["inline_code"]],
-        "n_links": [len(c) for c in parts["links"]],
-        "n_images": [len(c) for c in parts["images"]],
-        "n_lists": parts["n_lists"],
-        "n_list_items": parts["n_list_items"],
-        "n_paragraphs": parts["n_paragraphs"],
-        "n_blockquotes": parts["n_blockquotes"],
-        "body_chars": [len(t) for t in text],
-        "code_chars": [sum(map(len, c)) for c in code],
+    out = {
+        name: pa.array(parts[name], pa.list_(pa.string()))
+        for name in ("code_blocks", "inline_code", "links", "images", "quotes")
     }
-    out = {name: pa.array(values, pa.int32()) for name, values in counts.items()}
-    out["body_text"] = pa.array(text, pa.string())
-    for name in ("code_blocks", "inline_code", "links", "images", "quotes"):
-        out[name] = pa.array(parts[name], pa.list_(pa.string()))
+    # No body at all (a metadata-only export) is null text, not "".
+    text = pa.array(parts["text"], pa.string())
+    out["body_text"] = text = pc.if_else(pc.is_valid(body_html), text, pa.scalar(None, pa.string()))
+    for name in ("n_lists", "n_list_items", "n_paragraphs", "n_blockquotes"):
+        out[name] = pa.array(parts[name], pa.int32())
+    for name, source in (
+        ("n_code_blocks", "code_blocks"),
+        ("n_inline_code", "inline_code"),
+        ("n_links", "links"),
+        ("n_images", "images"),
+    ):
+        out[name] = pc.list_value_length(out[source]).cast(pa.int32())
+    out["body_chars"] = pc.utf8_length(text).cast(pa.int32())
+    code_chars = pc.utf8_length(pc.list_flatten(out["code_blocks"]))
+    parents = pc.list_parent_indices(out["code_blocks"])
+    sums = np.bincount(parents.to_numpy(), weights=code_chars.to_numpy(), minlength=len(text))
+    out["code_chars"] = pa.array(sums.astype(np.int32))
     return out
 
 

@@ -22,7 +22,6 @@ from lxml import etree
 
 from askwell.data.rows import RAW_LIMIT, BatchBuilder, Reject
 from askwell.data.schema import KINDS, Kind
-from askwell.data.workers import trim_memory
 from askwell.errors import InputError
 
 _BOM = b"\xef\xbb\xbf"
@@ -55,6 +54,7 @@ class ChunkTask:
     source: str
     root: str
     recover: bool  # keep parsing after a syntax error (for --keep-partial)
+    keep_html: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +163,7 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
     body = chunk.data
     replaced = 0
     utf8_lines: list[int] = []
-    builder = BatchBuilder(kind, task.site, task.source)
+    builder = BatchBuilder(kind, task.site, task.source, keep_html=task.keep_html)
     start = 0  # where in ``body`` the current parse attempt begins (moves on after errors)
     first_error: SyntaxProblem | None = None
     while True:
@@ -177,7 +177,9 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
             if _is_encoding_error(exc) and not replaced:
                 body, replaced, utf8_lines = _replace_invalid_utf8(body, chunk.first_line)
                 if replaced:
-                    builder = BatchBuilder(kind, task.site, task.source)  # parse again, whole
+                    builder = BatchBuilder(
+                        kind, task.site, task.source, keep_html=task.keep_html
+                    )  # parse again, whole
                     start = 0
                     continue
             line = line_base + (exc.lineno or 1)
@@ -215,8 +217,6 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
     batches = builder.flush()
     rejects = builder.take_rejects()
     _attach_source_text(rejects, body, chunk.first_line)
-    del text, body
-    trim_memory()
     return ChunkResult(
         chunk.index,
         len(chunk.data),
@@ -246,7 +246,7 @@ def _parse(text: bytes, builder: BatchBuilder, line_base: int, root: str) -> Non
     parent = None
     for n, (_, el) in enumerate(events, 1):
         if el.tag == "row":
-            add(tuple(map(el.attrib.get, attrs)), line_base + (el.sourceline or 1))
+            add(tuple(map(el.get, attrs)), line_base + (el.sourceline or 1))
             el.clear()
             # Free what was read, in slices rather than per row: memory stays flat.
             if n % 512 == 0:
