@@ -19,9 +19,9 @@ import uuid
 import warnings
 from collections import Counter, deque
 from collections.abc import Iterator
-from contextlib import suppress
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 from askwell.config import IngestSettings
 from askwell.data import csvread, sources, xmlread
 from askwell.data.dataset import MANIFEST, PARTIAL_MARKER
-from askwell.data.workers import lean_process, trim_memory
 from askwell.data.rows import RAW_LIMIT, Reject, rejects_batch
 from askwell.data.schema import (
     CORE_TABLES,
@@ -42,6 +41,7 @@ from askwell.data.schema import (
     SCHEMA_VERSION,
     TABLE_SCHEMAS,
 )
+from askwell.data.workers import lean_process, trim_memory
 from askwell.errors import InputError, OutputError
 from askwell.versioning import code_version
 
