@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from askwell.data.sources import sha256_file
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "stackexchange"
 WORK = ROOT / "bench" / "work"
@@ -216,14 +218,6 @@ def _build_dump(target_bytes: int, files: list[Path]) -> Dump:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def prepare_dump(target_bytes: int) -> Dump:
     """The tiled dump, reused when the sidecar says it was built from the same sources with
     the same target and its size and sha256 still match (hashing also warms the page cache,
@@ -239,14 +233,14 @@ def prepare_dump(target_bytes: int) -> Dump:
             and DUMP.stat().st_size == known.bytes
         ):
             print(f"checking {DUMP.name} ({known.bytes / MB:,.0f} MB) against its sidecar…")
-            if _sha256(DUMP) == known.sha256:
+            if sha256_file(DUMP) == known.sha256:
                 return Dump(**{**asdict(known), "reused": True})
             print("sha256 differs: rebuilding")
     _make_room(target_bytes)
     print(f"building {DUMP.relative_to(ROOT)} (≥ {target_bytes / MB:,.0f} MB)…")
     dump = _build_dump(target_bytes, files)
     SIDECAR.write_text(json.dumps(asdict(dump), indent=2) + "\n", encoding="utf-8")
-    _sha256(DUMP)  # warm the page cache like a reuse does
+    sha256_file(DUMP)  # warm the page cache like a reuse does
     return dump
 
 

@@ -245,3 +245,35 @@ def test_unexpected_elements_are_rejected_not_dropped(run_ingest: IngestFn, tmp_
     assert report.inputs[0].rejected == {"unexpected element": 1}
     assert report.tables["questions"] + report.tables["answers"] == 663 + 1572
     etree.fromstring(b"\n".join(lines).replace(b"\xef\xbb\xbf", b""))  # still well-formed
+
+
+def test_broken_or_empty_archive(run_ingest: IngestFn, tmp_path: Path) -> None:
+    import py7zr
+
+    good = tmp_path / "site.7z"
+    with py7zr.SevenZipFile(good, "w") as z:
+        z.write(DUMPS / "coffee.stackexchange.com" / "Posts.xml", arcname="Posts.xml")
+    cut = _write(tmp_path, "cut.7z", good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"cut\.7z: not a readable \.7z archive"):
+        run_ingest(cut)
+    other = tmp_path / "other.7z"
+    with py7zr.SevenZipFile(other, "w") as z:
+        z.writestr(b"hello", "readme.txt")
+    with pytest.raises(InputError, match=r"no Posts\.xml, .* inside \(members: readme\.txt\)"):
+        run_ingest(other)
+
+
+def test_corrupt_archive_data_names_the_member(run_ingest: IngestFn, tmp_path: Path) -> None:
+    import py7zr
+
+    archive = tmp_path / "site.7z"
+    with py7zr.SevenZipFile(archive, "w") as z:
+        z.write(DUMPS / "coffee.stackexchange.com" / "Posts.xml", arcname="Posts.xml")
+    data = bytearray(archive.read_bytes())
+    for i in range(len(data) // 3, len(data) // 3 + 2000):
+        data[i] ^= 0x5A  # the header still lists the member; its compressed bytes are wrong
+    broken = _write(tmp_path, "site.7z", bytes(data))
+    out = tmp_path / "ds"
+    with pytest.raises(InputError, match=r"site\.7z:Posts\.xml: cannot decompress"):
+        run_ingest(broken, out=out, workers=2)
+    assert not out.exists()

@@ -372,6 +372,21 @@ cdef inline bint same_name(str s, Py_ssize_t a, Py_ssize_t b, const char* name):
     return a + k == b
 
 
+cdef int take_code_block(Buf* pre, list blocks) except -1:
+    """Appends the finished code block (leading and trailing newlines dropped) unless it is
+    blank, and empties the buffer."""
+    cdef Py_ssize_t a = 0, b = pre.size
+    while a < b and pre.data[a] == 10:
+        a += 1
+    while b > a and pre.data[b - 1] == 10:
+        b -= 1
+    value = buf_str(pre, a, b)
+    if value and not value.isspace():
+        blocks.append(value)
+    pre.size = 0
+    return 0
+
+
 def extract(str s):
     """(text, code_blocks, inline_code, links, images, quotes,
     n_lists, n_list_items, n_paragraphs, n_blockquotes) of one HTML body."""
@@ -410,20 +425,11 @@ def extract(str s):
             continue
         # '<': a tag, a comment/declaration, or a literal '<'.
         j = i + 1
-        if j < n and s[j] == 33:  # '<!'
-            if ends_with(s, i, min(i + 4, n), "<!--"):
-                k = s.find("-->", i + 4)
-                i = n if k < 0 else k + 3
-                continue
-            k = find_gt(kind, data, j, n) if i < no_gt_from else -1
-            if k < 0:
-                no_gt_from = i
-                out.put(ch)
-                i += 1
-                continue
-            i = k + 1
+        if j < n and ends_with(s, i, min(i + 4, n), "<!--"):
+            k = s.find("-->", i + 4)
+            i = n if k < 0 else k + 3
             continue
-        if j < n and s[j] == 63:  # '<?'
+        if j < n and (s[j] == 33 or s[j] == 63):  # '<!…>' or '<?…>': not content
             k = find_gt(kind, data, j, n) if i < no_gt_from else -1
             if k < 0:
                 no_gt_from = i
@@ -454,16 +460,7 @@ def extract(str s):
         if out.in_pre:
             if cls == T_PRE and closing:
                 out.in_pre = 0
-                a = 0
-                b = out.pre.size
-                while a < b and out.pre.data[a] == 10:
-                    a += 1
-                while b > a and out.pre.data[b - 1] == 10:
-                    b -= 1
-                value = buf_str(&out.pre, a, b)
-                if not value.isspace() and value:
-                    code_blocks.append(value)
-                out.pre.size = 0
+                take_code_block(&out.pre, code_blocks)
                 out.brk(3)
             continue  # other markup inside a code block is not structure
         if cls == T_OTHER:
@@ -522,15 +519,7 @@ def extract(str s):
         out.brk(3)
     # Unclosed elements at the end of a broken body still keep their content.
     if out.in_pre:
-        a = 0
-        b = out.pre.size
-        while a < b and out.pre.data[a] == 10:
-            a += 1
-        while b > a and out.pre.data[b - 1] == 10:
-            b -= 1
-        value = buf_str(&out.pre, a, b)
-        if value and not value.isspace():
-            code_blocks.append(value)
+        take_code_block(&out.pre, code_blocks)
     if out.in_code:
         value = buf_str(&out.code, 0, out.code.size)
         if value and not value.isspace():

@@ -237,14 +237,7 @@ def _check_integrity(dataset: Dataset, report: CheckReport) -> None:
     counts = posts.group_by(["site", "id"]).aggregate([("id", "count")])
     dupes = counts.filter(pc.greater(counts["id_count"], 1))
     if dupes.num_rows:
-        examples = ", ".join(
-            f"{s}/{i}"
-            for s, i in zip(
-                dupes["site"].to_pylist()[:_EXAMPLES],
-                dupes["id"].to_pylist()[:_EXAMPLES],
-                strict=True,
-            )
-        )
+        examples = _examples(dupes, "{site}/{id}")
         report.add(
             "unique (site, id)",
             "questions+answers",
@@ -284,15 +277,7 @@ def _check_integrity(dataset: Dataset, report: CheckReport) -> None:
         )
     if n_bad:
         rows = answers.filter(bad)
-        examples = ", ".join(
-            f"{s}/{i}→{p}"
-            for s, i, p in zip(
-                rows["site"].to_pylist()[:_EXAMPLES],
-                rows["id"].to_pylist()[:_EXAMPLES],
-                rows["parent_id"].to_pylist()[:_EXAMPLES],
-                strict=True,
-            )
-        )
+        examples = _examples(rows, "{site}/{id}→{parent_id}")
         report.add(
             "answer parents",
             "answers",
@@ -327,6 +312,11 @@ def _check_integrity(dataset: Dataset, report: CheckReport) -> None:
         if missing
         else f"all {accepted.num_rows:,} accepted answers are present",
     )
+
+
+def _examples(table: pa.Table, template: str) -> str:
+    """The first few rows, each formatted by ``template`` (column names in braces)."""
+    return ", ".join(template.format(**row) for row in table.slice(0, _EXAMPLES).to_pylist())
 
 
 def render_report(report: CheckReport, console: Console) -> None:

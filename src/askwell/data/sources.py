@@ -147,6 +147,7 @@ class _ArchiveStream:
     _DONE = b""
 
     def __init__(self, path: Path, member: str, depth: int = 16) -> None:
+        self._name = f"{path}:{member}"
         self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
         self._buffer = b""
         self._closed = threading.Event()
@@ -208,7 +209,7 @@ class _ArchiveStream:
         while not self._finished and (size < 0 or len(self._buffer) < size):
             item = self._queue.get()
             if isinstance(item, BaseException):
-                raise InputError(f"cannot decompress archive member: {item}") from None
+                raise InputError(f"{self._name}: cannot decompress: {item}") from None
             if item == self._DONE:
                 self._finished = True
                 break
