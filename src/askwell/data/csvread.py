@@ -58,7 +58,7 @@ class CsvLayout:
     """What the header said, for the manifest."""
 
     encoding: str
-    columns: list[str]
+    columns: list[str]  # the dump fields the export carries, in header order
     ignored_columns: list[str] = field(default_factory=list)
     missing_required: list[str] = field(default_factory=list)
     assumed_post_type: int | None = None
@@ -105,6 +105,7 @@ def read_csv(
         else:
             names.append("")  # unnamed index, duplicate or unknown column: not read
             layout.ignored_columns.append(clean or "(unnamed)")
+    layout.columns = [n for n in names if n]
     if "Id" not in names:
         handle.close()
         raise InputError(f"{source}: line 1: no Id column in the header ({', '.join(header)})")

@@ -84,6 +84,7 @@ class InputReport:
     utf8_replacements: int = 0
     utf8_replacement_lines: list[int] = field(default_factory=list)
     csv_encoding: str | None = None
+    csv_columns: list[str] = field(default_factory=list)  # the fields a CSV export carries
     ignored_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     assumed_post_type: int | None = None
@@ -379,6 +380,7 @@ def _ingest_csv(
     )
     report.csv_encoding = layout.encoding
     report.ignored_columns = layout.ignored_columns
+    report.csv_columns = layout.columns
     report.missing_columns = layout.missing_required
     report.assumed_post_type = layout.assumed_post_type
     rows_before = 0
