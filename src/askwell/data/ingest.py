@@ -197,9 +197,12 @@ def ingest(
     progress = progress or _Silent()
     inputs = sources.resolve(source_paths, site)
     _check_destination(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the dataset folder ({exc.strerror})") from None
     writer = _Writer(tmp, settings.compression)
     reports: list[InputReport] = []
     archive_hashes: dict[Path, str] = {}
@@ -220,6 +223,8 @@ def ingest(
                     f"{item.site} {Path(item.member or item.path).name}", item.size or None
                 )
                 try:
+                    if not os.access(item.path, os.R_OK):
+                        raise InputError(f"{item.path}: cannot read the file (permission denied)")
                     if item.format == "csv":
                         _ingest_csv(item, report, writer, settings, seen, progress)
                     else:
