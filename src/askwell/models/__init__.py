@@ -1,0 +1,1 @@
+"""Models: baselines, training, evaluation, bundles."""
