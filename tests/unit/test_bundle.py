@@ -65,7 +65,7 @@ def _rewrite(path: Path, name: str, change: bytes | None = None, edit: object = 
 def test_altered_model_is_refused_before_unpickling(tmp_path: Path) -> None:
     path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())
     _rewrite(path, "model.pkl", edit=lambda b: b[:-1] + b"x")
-    with pytest.raises(BundleError, match="checksum mismatch in model.pkl"):
+    with pytest.raises(BundleError, match=r"checksum mismatch in model\.pkl"):
         load_bundle(path)
 
 
@@ -78,7 +78,7 @@ def test_altered_description_is_refused(tmp_path: Path) -> None:
         return json.dumps(description).encode()
 
     _rewrite(path, "bundle.json", edit=inflate)
-    with pytest.raises(BundleError, match="checksum mismatch in bundle.json"):
+    with pytest.raises(BundleError, match=r"checksum mismatch in bundle\.json"):
         read_info(path)
 
 
