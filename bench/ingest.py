@@ -34,8 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from askwell.data.sources import sha256_file
-
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "stackexchange"
 WORK = ROOT / "bench" / "work"
@@ -222,6 +220,10 @@ def prepare_dump(target_bytes: int) -> Dump:
     """The tiled dump, reused when the sidecar says it was built from the same sources with
     the same target and its size and sha256 still match (hashing also warms the page cache,
     so that every method reads the file from memory)."""
+    # Here, not at the top: the floor and naive processes import this module, and must not
+    # pay for askwell's imports (pyarrow) in their time and memory.
+    from askwell.data.sources import sha256_file
+
     files = _source_files()
     WORK.mkdir(parents=True, exist_ok=True)
     with suppress(OSError, ValueError, TypeError):
@@ -758,6 +760,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:  # inside a measured process
         if args.file is None:
             parser.error("--run needs a FILE")
+        preloaded = sorted({"askwell", "pandas", "pyarrow"} & sys.modules.keys())
+        if preloaded:  # a top-level import crept in: the measured program would pay for it
+            parser.error(f"measured programs must start bare; already imported: {preloaded}")
         print(json.dumps(PROGRAMS[args.run](args.file)))
         return 0
     WORK.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,417 @@
+"""Pure text statistics behind the feature catalog: sentences, words, syllables, readability
+and English phrase lexicons.
+
+Everything here is offline (no NLTK or spaCy data: their syllable counters download
+dictionaries at run time), total on any unicode string and free of state; the only work at
+import is compiling regular expressions. ``profile_question`` reads a ``Question`` once so that
+the catalog's features are cheap lookups instead of repeated scans.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from askwell.records import Question
+
+__all__ = [
+    "ACRONYMS",
+    "APOLOGIES",
+    "EFFORT_MARKERS",
+    "GREETINGS",
+    "HOW_DO_I",
+    "LEXICONS",
+    "LONG_SENTENCE_WORDS",
+    "NEUTRAL_GRADE",
+    "NEUTRAL_READING_EASE",
+    "THANKS",
+    "URGENCY",
+    "VAGUE_WORDS",
+    "WH_WORDS",
+    "ProseStats",
+    "QuestionProfile",
+    "caps_share",
+    "count_phrases",
+    "count_syllables",
+    "flesch_kincaid_grade",
+    "flesch_reading_ease",
+    "is_question_title",
+    "mentions_error",
+    "profile_question",
+    "prose_stats",
+    "punctuation_marks",
+    "repeated_punctuation",
+    "shouting_words",
+    "split_sentences",
+    "syllables",
+    "words",
+]
+
+# --- English lexicons: matched case-insensitively on word boundaries, any run of whitespace
+# between words, and "'" standing for an optional straight or curly apostrophe.
+GREETINGS = ("hi", "hello", "hey", "dear", "greetings", "howdy", "good morning", "good evening")
+THANKS = (
+    "thanks", "thank you", "thx", "thanks in advance", "tia", "many thanks", "cheers",
+    "appreciated", "appreciate it", "appreciate any help",
+)  # fmt: skip
+APOLOGIES = ("sorry", "apologies", "apologize", "apologise", "my bad", "excuse my english")
+URGENCY = ("urgent", "urgently", "asap", "plz", "pls", "please help", "help me please")
+VAGUE_WORDS = (
+    "something", "stuff", "thing", "things", "somehow", "etc.", "and so on",
+    "doesn't work", "does not work", "don't work", "not working", "isn't working", "won't work",
+)  # fmt: skip
+EFFORT_MARKERS = (
+    "i tried", "i have tried", "i've tried", "i also tried", "i expected", "i was expecting",
+    "expected output", "expected result", "actual output", "actual result", "error message",
+    "traceback", "stack trace", "here is my code", "what i have so far",
+    "i searched", "i have searched", "i've searched", "i have read", "i've read", "according to",
+)  # fmt: skip
+WH_WORDS = ("what", "why", "how", "when", "where", "which", "who", "whom", "whose")
+HOW_DO_I = (
+    "how do i", "how can i", "how to", "how would i", "how should i", "is it possible",
+    "is there a way",
+)  # fmt: skip
+
+#: The lexicons ``count_phrases`` counts, in one scan. A match counts for the lexicon of the
+#: longest phrase it is ("thanks in advance" once, as thanks); a wh-word that opens a longer
+#: phrase ("how do I", "what I have so far") counts as a wh-word too.
+LEXICONS: Mapping[str, tuple[str, ...]] = {
+    "greetings": GREETINGS,
+    "thanks": THANKS,
+    "apologies": APOLOGIES,
+    "urgency": URGENCY,
+    "vague": VAGUE_WORDS,
+    "effort": EFFORT_MARKERS,
+    "wh": WH_WORDS,
+    "how_do_i": HOW_DO_I,
+}
+
+#: ALL-CAPS words that are names, not shouting.
+ACRONYMS = frozenset((
+    "API", "URL", "URI", "HTML", "CSS", "SQL", "JSON", "XML", "YAML", "HTTP", "HTTPS", "FTP",
+    "SSH", "SSL", "TLS", "TCP", "UDP", "DNS", "REST", "CPU", "GPU", "TPU", "RAM", "ROM", "SSD",
+    "HDD", "USB", "PDF", "PNG", "JPG", "JPEG", "GIF", "SVG", "CSV", "IDE", "SDK", "CLI", "GUI",
+    "OOP", "MVC", "ORM", "AWS", "GCP", "NPM", "PHP", "JVM", "JDK", "JRE", "LLM", "GPT", "NLP",
+    "CNN", "RNN", "LSTM", "GAN", "MLP", "SVM", "BERT", "UTF", "ASCII", "ANSI", "UNIX", "POSIX",
+    "BIOS", "VPN", "LAN", "WAN", "ISP", "MAC", "IOS", "USA", "NASA", "FAQ", "TODO", "FYI",
+    "IIRC", "AFAIK", "IMHO", "IMO", "ISO", "UTC", "GMT", "DIY", "IPA", "APA", "ABV", "IBU",
+    "SRM", "EBC", "DIPA", "NEIPA", "ESB", "DME", "LME", "BIAB", "QED", "GCD", "LCM", "ODE",
+    "PDE", "CNOT", "QFT", "VQE", "QAOA", "NISQ", "MIDI",
+))  # fmt: skip
+
+LONG_SENTENCE_WORDS = 35  # above this a sentence is hard to follow (plain-language guides)
+NEUTRAL_READING_EASE = 65.0  # no prose: the middle of Flesch's "plain English" band ...
+NEUTRAL_GRADE = 8.0  # ... and the school grade that band corresponds to
+
+_WORD = re.compile(r"\w+(?:['\u2019.\-]\w+)*")
+_VOWEL_GROUP = re.compile(r"[aeiouy]+")
+# A sentence ends at a run of terminators (with closing quotes/brackets) followed by
+# whitespace or the end, or at a newline (blocks, list items and line breaks). Requiring the
+# whitespace keeps "3.5", "file.txt" and "e.g.," inside their sentence. (Written to start
+# with one character class, which lets the regex engine skip ahead: ~2x faster.)
+_BOUNDARY = re.compile(r"[\n.!?\u2026](?:(?<=\n)|[.!?\u2026]*[\"'\u201d\u2019)\]]*(?=\s|\Z))")
+_ABBREVIATION = re.compile(
+    r"(?<![\w.])(?:e\.g|i\.e|vs|mr|mrs|dr|prof|jr|sr|cf|approx|fig|al|incl|esp|ca|(etc))\Z",
+    re.IGNORECASE,
+)
+_NEXT_VISIBLE = re.compile(r"\s*(\S)")
+
+
+_TRIE_PIECE = {" ": r"\s+", "'": "['\u2019]?"}
+_SQUEEZE = re.compile(r"[\s'\u2019]+")  # what _TRIE_PIECE lets vary between spellings
+
+
+def _trie(phrases: Iterable[str]) -> str:
+    """A regex matching any of the lower-case ``phrases``, factored by shared prefixes (the
+    engine then tries one branch per next letter, not one per phrase: ~3x faster), longest
+    first. Spaces match any whitespace, "'" an optional straight or curly apostrophe."""
+    root: dict[str, Any] = {}
+    for phrase in phrases:
+        node = root
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a phrase ends here
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [
+            _TRIE_PIECE.get(ch, re.escape(ch)) + emit(child)
+            for ch, child in sorted(node.items())
+            if ch
+        ]
+        if not branches:
+            return ""
+        return "(?:" + "|".join(branches) + (")?" if "" in node else ")")
+
+    return emit(root)
+
+
+_LEXICON = re.compile(rf"(?<!\w){_trie(p for ps in LEXICONS.values() for p in ps)}(?!\w)")
+_LEXICON_OF = {_SQUEEZE.sub("", p): name for name, ps in LEXICONS.items() for p in ps}
+_WH = frozenset(WH_WORDS)
+_QUESTION_START = re.compile(rf"{_trie(WH_WORDS + HOW_DO_I)}(?!\w)")
+
+_UPPER = r"A-Z\xc0-\xd6\xd8-\xde\u0391-\u03a9\u0401\u0410-\u042f"  # Latin, Greek, Cyrillic
+_LOWER = r"a-z\xdf-\xf6\xf8-\xff\u03ac-\u03ce\u0430-\u045f"
+_UPPER_RUN = re.compile(f"[{_UPPER}]+")
+_CASED_RUN = re.compile(f"[{_UPPER}{_LOWER}]+")
+_CAPS_WORD = re.compile(rf"(?<!\w)[{_UPPER}]{{3,}}(?!\w)")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+# . , ; : ! ? … ' " brackets, curly quotes, guillemets, en and em dashes, hyphen
+_PUNCTUATION = re.compile(r"[.,;:!?\u2026'\"()\[\]{}\u2018\u2019\u201c\u201d\xab\xbb\u2013\u2014-]")
+_REPEATED_PUNCTUATION = re.compile(r"[!?]{2,}")
+# On lower-cased text (case-insensitive matching is ~2x slower), plus CamelCase names.
+_ERROR_WORD = re.compile(
+    r"(?<!\w)(?:errors?|exceptions?|traceback|stack\s*traces?|errno|segfault"
+    r"|segmentation\s+fault)(?!\w)"
+)
+_ERROR_NAME = re.compile(r"[A-Z]\w*(?:Error|Exception)")
+
+
+# --- words and sentences
+
+
+def words(text: str) -> list[str]:
+    """Word tokens: runs of letters/digits/underscore, joined by inner apostrophes, dots or
+    hyphens ("doesn't", "e.g", "3.5", "well-known" are one word each)."""
+    return _WORD.findall(text)
+
+
+def _sentences(text: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, words) of each sentence that has at least one word; the words of all
+    sentences together are exactly ``words(text)``."""
+    ends = [
+        m.end()
+        for m in _BOUNDARY.finditer(text)
+        if _ends_sentence(text, m.group(), m.start(), m.end())
+    ]
+    out: list[tuple[int, int, list[str]]] = []
+    start = 0
+    for end in (*ends, len(text)):
+        segment = text[start:end]
+        a = start + len(segment) - len(segment.lstrip())
+        b = a + len(segment.strip())
+        found = _WORD.findall(text, a, b)
+        if found:
+            out.append((a, b, found))
+        start = end
+    return out
+
+
+def _ends_sentence(text: str, mark: str, start: int, end: int) -> bool:
+    """Whether the boundary candidate ``mark`` at ``text[start:end]`` ends a sentence."""
+    if mark == "\n" or "!" in mark or "?" in mark:
+        return True
+    if mark[0] == "." and mark[1:2] != ".":
+        abbreviation = _ABBREVIATION.search(text, max(0, start - 8), start)
+        if abbreviation is None:
+            return True
+        if abbreviation.group(1) is None:
+            return False  # "e.g.", "vs.", "Mr." introduce what follows
+    # "etc." and "..." end a sentence unless it plainly goes on in lower case.
+    after = _NEXT_VISIBLE.match(text, end)
+    return after is None or not after.group(1).islower()
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``: ``text[a:b]`` is one sentence, trimmed
+    of whitespace, in order, never overlapping. Pieces without a word are dropped."""
+    return [(a, b) for a, b, _ in _sentences(text)]
+
+
+# --- syllables and readability
+
+
+def syllables(word: str) -> int:
+    """English syllables in one word, estimated offline from vowel groups with the usual
+    corrections (silent final "e", "-le", "-ed", "-es"); at least 1."""
+    if len(word) <= 3:
+        return 1  # "the", "and", "ago": the short words that dominate text
+    w = word.lower()
+    n = len(_VOWEL_GROUP.findall(w))
+    if n <= 1:
+        return 1
+    vowels = "aeiouy"
+    base = w[:-1] if w.endswith(("les", "led")) else w
+    if base.endswith("le") and base[-3] not in vowels:
+        return n  # "table", "tables", "bottled": the final "-le" is heard
+    if w.endswith("e") and not w.endswith(("ee", "ye")):
+        n -= 1  # "make", "whole", but "agree"
+    elif w.endswith("ed") and w[-3] not in vowels + "td":
+        n -= 1  # "jumped", but "wanted", "agreed"
+    elif w.endswith("es") and w[-3] not in vowels + "sxzcg" and not w.endswith("hes"):
+        n -= 1  # "makes", but "boxes", "pages", "matches"
+    return max(n, 1)
+
+
+def count_syllables(tokens: Iterable[str]) -> int:
+    """Sum of ``syllables`` over word tokens (each distinct word is estimated once)."""
+    return sum(syllables(w) * k for w, k in Counter(tokens).items())
+
+
+def flesch_reading_ease(n_words: int, n_sentences: int, n_syllables: int) -> float:
+    """Flesch reading ease (higher is easier; 60-70 is plain English). No words gives
+    ``NEUTRAL_READING_EASE``; always finite."""
+    if n_words <= 0:
+        return NEUTRAL_READING_EASE
+    return 206.835 - 1.015 * n_words / max(n_sentences, 1) - 84.6 * n_syllables / n_words
+
+
+def flesch_kincaid_grade(n_words: int, n_sentences: int, n_syllables: int) -> float:
+    """Flesch-Kincaid US school grade (lower is easier). No words gives ``NEUTRAL_GRADE``;
+    always finite."""
+    if n_words <= 0:
+        return NEUTRAL_GRADE
+    return 0.39 * n_words / max(n_sentences, 1) + 11.8 * n_syllables / n_words - 15.59
+
+
+@dataclass(frozen=True, slots=True)
+class ProseStats:
+    """Counts over one piece of prose; the derived values are defined (finite) for any text."""
+
+    n_chars: int
+    n_words: int
+    n_syllables: int
+    sentence_words: tuple[int, ...]  # words in each sentence, in order
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.sentence_words)
+
+    @property
+    def mean_sentence_words(self) -> float:
+        return self.n_words / self.n_sentences if self.sentence_words else 0.0
+
+    @property
+    def sentence_words_std(self) -> float:
+        """Population standard deviation of words per sentence (0 for fewer than two)."""
+        if self.n_sentences < 2:
+            return 0.0
+        mean = self.mean_sentence_words
+        return math.sqrt(sum((k - mean) ** 2 for k in self.sentence_words) / self.n_sentences)
+
+    @property
+    def long_sentence_share(self) -> float:
+        """Share of sentences longer than ``LONG_SENTENCE_WORDS`` words (0 with none)."""
+        if not self.sentence_words:
+            return 0.0
+        long = sum(k > LONG_SENTENCE_WORDS for k in self.sentence_words)
+        return long / self.n_sentences
+
+    @property
+    def reading_ease(self) -> float:
+        return flesch_reading_ease(self.n_words, self.n_sentences, self.n_syllables)
+
+    @property
+    def grade(self) -> float:
+        return flesch_kincaid_grade(self.n_words, self.n_sentences, self.n_syllables)
+
+
+def prose_stats(text: str) -> ProseStats:
+    """Sentences, words and syllables of ``text`` in one tokenisation pass."""
+    sentences = _sentences(text)
+    tokens = [w for _, _, found in sentences for w in found]
+    return ProseStats(
+        n_chars=len(text),
+        n_words=len(tokens),
+        n_syllables=count_syllables(tokens),
+        sentence_words=tuple(len(found) for _, _, found in sentences),
+    )
+
+
+# --- phrases, tone and formatting
+
+
+def count_phrases(text: str) -> dict[str, int]:
+    """Matches of each lexicon in ``LEXICONS`` (every name present, 0 when absent),
+    case-insensitive and on word boundaries."""
+    counts = dict.fromkeys(LEXICONS, 0)
+    for m in _LEXICON.finditer(text.lower()):
+        phrase = m.group()
+        name = _LEXICON_OF[_SQUEEZE.sub("", phrase)]
+        counts[name] += 1
+        if name != "wh" and phrase.split(None, 1)[0] in _WH:
+            counts["wh"] += 1
+    return counts
+
+
+def is_question_title(title: str) -> bool:
+    """A title reads as a question: it ends with "?" or starts with a wh-word or a
+    "how do I"-style phrase."""
+    stripped = title.strip()
+    return stripped.endswith("?") or _QUESTION_START.match(stripped.lower()) is not None
+
+
+def caps_share(text: str) -> float:
+    """Share of the cased letters of ``text`` (Latin, Greek, Cyrillic: scripts without case
+    do not dilute it) that are capitals; 0 when there are none."""
+    cased = sum(map(len, _CASED_RUN.findall(text)))
+    return sum(map(len, _UPPER_RUN.findall(text))) / cased if cased else 0.0
+
+
+def shouting_words(text: str, allowed: Iterable[str] = ()) -> int:
+    """ALL-CAPS words of at least three letters that are neither in ``ACRONYMS`` nor among
+    the letter runs of ``allowed`` (e.g. inline code and tags: ``NULL`` is not shouting)."""
+    found = _CAPS_WORD.findall(text)
+    if not found:
+        return 0
+    names = {run.upper() for s in allowed for run in _LETTER_RUN.findall(s)}
+    return sum(w not in ACRONYMS and w not in names for w in found)
+
+
+def repeated_punctuation(text: str) -> int:
+    """Runs of two or more "!"/"?" ("!!", "??", "?!", "!!!" count once each)."""
+    return len(_REPEATED_PUNCTUATION.findall(text))
+
+
+def punctuation_marks(text: str) -> int:
+    """Prose punctuation marks (. , ; : ! ? … quotes brackets dashes)."""
+    return len(_PUNCTUATION.findall(text))
+
+
+def mentions_error(text: str) -> bool:
+    """Whether ``text`` mentions an error, exception, traceback or stack trace (any case),
+    including names like ``TypeError`` or ``NullPointerException``."""
+    return _ERROR_NAME.search(text) is not None or _ERROR_WORD.search(text.lower()) is not None
+
+
+# --- one read of a question
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionProfile:
+    """What the catalog's features are computed from: the question plus each scan of its
+    text done once. Phrase, tone and error counts are over title and body prose together."""
+
+    question: Question
+    title_words: int
+    body: ProseStats
+    phrases: Mapping[str, int]
+    caps_share: float
+    shouting_words: int
+    repeated_punctuation: int
+    body_punctuation: int
+    has_error_text: bool
+
+
+def profile_question(question: Question) -> QuestionProfile:
+    """Read ``question`` once for every feature; total on any question."""
+    body = question.body
+    prose = f"{question.title}\n\n{body.text}"
+    return QuestionProfile(
+        question=question,
+        title_words=len(words(question.title)),
+        body=prose_stats(body.text),
+        phrases=count_phrases(prose),
+        caps_share=caps_share(prose),
+        shouting_words=shouting_words(prose, (*body.inline_code, *question.tags)),
+        repeated_punctuation=repeated_punctuation(prose),
+        body_punctuation=punctuation_marks(body.text),
+        # A quote in a question is most often the error message itself.
+        has_error_text=bool(body.quotes)
+        or mentions_error(prose)
+        or any(map(mentions_error, body.code_blocks)),
+    )
