@@ -1,0 +1,115 @@
+"""Questions → one feature matrix: the catalog's interpretable features plus text vectors.
+
+A fitted transformer in the scikit-learn contract (parameters in ``__init__``, learned state
+ends in ``_``, ``fit`` returns ``self``). It is fitted on training questions only; the TF-IDF
+vocabularies and the scaling of catalog features are learned there and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from askwell.features.catalog import feature_matrix, feature_names
+from askwell.records import Question
+
+
+def question_text(question: Question) -> str:
+    """Title, prose and code, as one string for the word vectoriser."""
+    return "\n".join((question.title, question.body.text, *question.body.code_blocks))
+
+
+class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """Catalog features (log-scaled counts, standardised) + word and title-character TF-IDF.
+
+    Setting ``max_word_features`` or ``max_char_features`` to 0 leaves that part out, and
+    ``use_catalog=False`` leaves the interpretable part out (for ablations).
+    """
+
+    def __init__(
+        self,
+        use_catalog: bool = True,
+        max_word_features: int = 20_000,
+        max_char_features: int = 5_000,
+        min_df: int = 2,
+    ) -> None:
+        self.use_catalog = use_catalog
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.min_df = min_df
+
+    def fit(self, questions: Sequence[Question], y: Any = None) -> Self:
+        self.catalog_names_ = feature_names() if self.use_catalog else []
+        if self.use_catalog:
+            self.scaler_ = StandardScaler().fit(_signed_log(feature_matrix(questions)))
+        self.word_ = (
+            self._word().fit([question_text(q) for q in questions])
+            if (self.max_word_features)
+            else None
+        )
+        self.char_ = (
+            self._char().fit([q.title for q in questions]) if (self.max_char_features) else None
+        )
+        return self
+
+    def transform(self, questions: Sequence[Question]) -> sparse.csr_matrix:
+        check_is_fitted(self, "catalog_names_")
+        return self.transform_with_catalog(questions, None)
+
+    def transform_with_catalog(
+        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None
+    ) -> sparse.csr_matrix:
+        """``transform``, reusing catalog features already computed for ``questions``."""
+        blocks = []
+        if self.use_catalog:
+            values = catalog if catalog is not None else feature_matrix(questions)
+            blocks.append(sparse.csr_matrix(self.scaler_.transform(_signed_log(values))))
+        if self.word_ is not None:
+            blocks.append(self.word_.transform([question_text(q) for q in questions]))
+        if self.char_ is not None:
+            blocks.append(self.char_.transform([q.title for q in questions]))
+        return sparse.hstack(blocks, format="csr")
+
+    def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.str_]:
+        check_is_fitted(self, "catalog_names_")
+        names = list(self.catalog_names_)
+        if self.word_ is not None:
+            names += [f"word:{t}" for t in self.word_.get_feature_names_out()]
+        if self.char_ is not None:
+            names += [f"title_chars:{t}" for t in self.char_.get_feature_names_out()]
+        return np.array(names)
+
+    def _word(self) -> TfidfVectorizer:
+        return TfidfVectorizer(
+            max_features=self.max_word_features,
+            min_df=self.min_df,
+            max_df=0.5,
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            strip_accents="unicode",
+            dtype=np.float32,
+        )
+
+    def _char(self) -> TfidfVectorizer:
+        return TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            max_features=self.max_char_features,
+            min_df=self.min_df,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+
+
+def _signed_log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Counts and lengths are heavy-tailed: log1p keeps one 10 kB body from dominating."""
+    result: npt.NDArray[np.float64] = np.sign(values) * np.log1p(np.abs(values))
+    return result

@@ -1,0 +1,214 @@
+"""Training: labelled, split questions → a tuned, calibrated model.
+
+Honest by construction: features and model are fitted on the training part only;
+hyperparameters are chosen by validation ROC-AUC; probabilities are calibrated (Platt) on
+the validation part; the decision threshold is chosen on validation. The test part is not
+read here: ``evaluate`` scores it once, for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from itertools import product
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from askwell.data.dataset import Dataset
+from askwell.data.labels import LabelInputs, get_label
+from askwell.data.split import SplitConfig, SplitReport, split
+from askwell.errors import AskwellError
+from askwell.features.catalog import feature_matrix
+from askwell.features.pipeline import QuestionFeatures
+from askwell.records import Question
+
+ModelKind = Literal["logreg", "lightgbm"]
+_TEXT_COLUMNS = [
+    "site", "id", "title", "tags", "body_text", "code_blocks", "inline_code", "links",
+    "images", "quotes", "n_lists", "n_list_items", "n_paragraphs", "n_blockquotes",
+]  # fmt: skip
+_GRIDS: dict[str, dict[str, list[Any]]] = {
+    "logreg": {"C": [0.03, 0.1, 0.3, 1.0, 3.0]},
+    "lightgbm": {"num_leaves": [15, 31], "n_estimators": [200, 500]},
+}
+
+
+class TrainingError(AskwellError):
+    """The data cannot train a model (too few labelled questions, one class only…)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    label: str = "answered"
+    split: str = "time"
+    model: ModelKind = "logreg"
+    seed: int = 0
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+    max_word_features: int = 20_000
+    max_char_features: int = 5_000
+    use_catalog: bool = True
+
+
+@dataclass
+class Part:
+    """One part of the split: questions, their labels, and their rows (for slices, KPIs)."""
+
+    questions: list[Question]
+    y: npt.NDArray[np.int64]
+    frame: pd.DataFrame
+    catalog: npt.NDArray[np.float64] | None = None  # computed once, reused
+
+
+@dataclass
+class PreparedData:
+    parts: dict[str, Part]
+    split_report: SplitReport
+    unknown_label: int
+    fingerprint: str
+
+
+def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
+    """Splits the dataset's questions, labels them, and drops those whose label is unknown."""
+    inputs = LabelInputs.from_dataset(dataset)
+    label = get_label(config.label)
+    frame, report = split(
+        inputs.questions,
+        config.split,
+        SplitConfig(config.test_fraction, config.val_fraction, config.seed),
+    )
+    values = label(LabelInputs(frame, inputs.answers, inputs.sources_without_accepted))
+    known = values.notna()
+    frame = frame[known].assign(y=values[known].astype(int))
+    text = dataset.table("questions", _TEXT_COLUMNS).to_pandas()
+    text = text.set_index(["site", "id"])
+    parts = {}
+    for name in ("train", "val", "test"):
+        rows = frame[frame["part"] == name]
+        records = text.loc[list(zip(rows["site"], rows["id"], strict=True))].reset_index()
+        questions = [Question.from_row(r) for r in records.to_dict("records")]
+        parts[name] = Part(questions, rows["y"].to_numpy(np.int64), rows.reset_index(drop=True))
+    for name, part in parts.items():
+        classes = len(set(part.y.tolist()))
+        if classes < 2:
+            has = (
+                "no labelled questions"
+                if not classes
+                else (f"{len(part.y)} labelled questions, all of one class")
+            )
+            raise TrainingError(
+                f"the {name} part has {has}; label {config.label!r} cannot be learned and "
+                "evaluated from this dataset and split"
+            )
+    return PreparedData(parts, report, int((~known).sum()), dataset.fingerprint)
+
+
+class QualityModel:
+    """Features → estimator → calibrated P(good). What a bundle holds."""
+
+    def __init__(
+        self,
+        features: QuestionFeatures,
+        calibrated: CalibratedClassifierCV,
+        threshold: float,
+        params: dict[str, Any],
+    ) -> None:
+        self.features = features
+        self.calibrated = calibrated
+        self.threshold = threshold
+        self.params = params
+
+    def predict_proba(
+        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
+    ) -> npt.NDArray[np.float64]:
+        x = self.features.transform_with_catalog(questions, catalog)
+        proba: npt.NDArray[np.float64] = self.calibrated.predict_proba(x)[:, 1]
+        return proba
+
+
+@dataclass
+class TrainResult:
+    model: QualityModel
+    config: TrainConfig
+    validation_auc: dict[str, float] = field(default_factory=dict)  # per candidate
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "config": asdict(self.config),
+            "params": self.model.params,
+            "threshold": self.model.threshold,
+            "validation_auc": self.validation_auc,
+        }
+
+
+def _estimator(kind: ModelKind, params: dict[str, Any], seed: int) -> Any:
+    if kind == "logreg":
+        return LogisticRegression(
+            C=params["C"], max_iter=3000, solver="liblinear", random_state=seed
+        )
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        learning_rate=0.05,
+        colsample_bytree=0.5,
+        subsample=0.8,
+        subsample_freq=1,
+        min_child_samples=20,
+        random_state=seed,
+        n_jobs=2,
+        verbose=-1,
+        deterministic=True,
+        force_row_wise=True,
+        **params,
+    )
+
+
+def train(data: PreparedData, config: TrainConfig) -> TrainResult:
+    """Fits on train, tunes and calibrates on validation. Never reads the test part."""
+    train_part, val_part = data.parts["train"], data.parts["val"]
+    for part in (train_part, val_part):
+        if part.catalog is None:
+            part.catalog = feature_matrix(part.questions)
+    features = QuestionFeatures(
+        use_catalog=config.use_catalog,
+        max_word_features=config.max_word_features,
+        max_char_features=config.max_char_features,
+    ).fit(train_part.questions)
+    x_train = features.transform_with_catalog(train_part.questions, train_part.catalog)
+    x_val = features.transform_with_catalog(val_part.questions, val_part.catalog)
+    grid = _GRIDS[config.model]
+    scores: dict[str, float] = {}
+    best: tuple[float, dict[str, Any], Any] | None = None
+    for values in product(*grid.values()):
+        params = dict(zip(grid, values, strict=True))
+        estimator = _estimator(config.model, params, config.seed).fit(x_train, train_part.y)
+        auc = float(roc_auc_score(val_part.y, estimator.predict_proba(x_val)[:, 1]))
+        scores[",".join(f"{k}={v}" for k, v in params.items())] = auc
+        if best is None or auc > best[0]:
+            best = (auc, params, estimator)
+    assert best is not None
+    _, params, estimator = best
+    calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
+    calibrated.fit(x_val, val_part.y)
+    val_p = calibrated.predict_proba(x_val)[:, 1]
+    model = QualityModel(features, calibrated, _best_f1_threshold(val_part.y, val_p), params)
+    return TrainResult(model, config, scores)
+
+
+def _best_f1_threshold(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> float:
+    """The threshold with the best F1 on validation (the smallest among ties)."""
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.unique(p):
+        predicted = p >= t
+        tp = float(np.sum(predicted & (y == 1)))
+        f1 = 2 * tp / (predicted.sum() + y.sum()) if (predicted.sum() + y.sum()) else 0.0
+        if f1 > best_f1:
+            best_t, best_f1 = float(t), f1
+    return best_t

@@ -1,0 +1,83 @@
+"""Training on real dumps: honest by construction, deterministic, and bundle-able."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from askwell.data.dataset import Dataset
+from askwell.features.catalog import feature_names
+from askwell.models.bundle import BundleInfo, load_bundle, save_bundle
+from askwell.models.train import Part, TrainConfig, TrainingError, prepare, train
+from tests.conftest import DUMPS
+
+pytestmark = pytest.mark.data
+
+CONFIG = TrainConfig(label="answered", max_word_features=3000, max_char_features=500)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    from askwell.config import IngestSettings
+    from askwell.data.ingest import ingest
+
+    out = tmp_path_factory.mktemp("train") / "ds"
+    sites = [
+        "beer.stackexchange.com",
+        "ai.stackexchange.com",
+        "coffee.stackexchange.com",
+        "quantumcomputing.stackexchange.com",
+    ]
+    ingest([DUMPS / s for s in sites], out, settings=IngestSettings(workers=1))
+    return Dataset.open(out)
+
+
+def test_train_never_reads_the_test_part(dataset: Dataset) -> None:
+    data = prepare(dataset, CONFIG)
+    assert {k: len(p.y) > 50 for k, p in data.parts.items()} == dict.fromkeys(data.parts, True)
+    data.parts["test"] = Part([], np.array([], np.int64), data.parts["test"].frame.iloc[:0])
+    result = train(data, CONFIG)  # works without any test question
+    p = result.model.predict_proba(data.parts["val"].questions)
+    assert ((p > 0) & (p < 1)).all()
+    assert 0 < result.model.threshold < 1
+    assert set(result.validation_auc) == {f"C={c}" for c in (0.03, 0.1, 0.3, 1.0, 3.0)}
+
+
+def test_same_seed_same_model(dataset: Dataset) -> None:
+    first = train(prepare(dataset, CONFIG), CONFIG)
+    second = train(prepare(dataset, CONFIG), CONFIG)
+    questions = prepare(dataset, CONFIG).parts["val"].questions
+    assert np.array_equal(
+        first.model.predict_proba(questions), second.model.predict_proba(questions)
+    )
+    assert first.validation_auc == second.validation_auc
+
+
+def test_model_learns_something_on_validation(dataset: Dataset) -> None:
+    result = train(prepare(dataset, CONFIG), CONFIG)
+    assert max(result.validation_auc.values()) > 0.55
+
+
+def test_trained_model_round_trips_through_a_bundle(dataset: Dataset, tmp_path: Path) -> None:
+    data = prepare(dataset, CONFIG)
+    result = train(data, CONFIG)
+    info = BundleInfo(
+        "test",
+        {"name": CONFIG.label, "description": "answered"},
+        feature_names(),
+        data.fingerprint,
+        result.summary(),
+    )
+    path = save_bundle(tmp_path / "m.askwell", result.model, info)
+    model, loaded = load_bundle(path, feature_names())
+    questions = data.parts["val"].questions
+    assert np.array_equal(model.predict_proba(questions), result.model.predict_proba(questions))
+    assert loaded.data_fingerprint == dataset.fingerprint
+
+
+def test_a_label_with_one_class_cannot_train(dataset: Dataset) -> None:
+    with pytest.raises(TrainingError, match="the test part has no labelled questions"):
+        prepare(dataset, replace(CONFIG, test_fraction=0.0005))
