@@ -27,6 +27,7 @@ from askwell.data.split import SplitConfig, SplitReport, split
 from askwell.errors import AskwellError
 from askwell.features.catalog import feature_matrix
 from askwell.features.pipeline import QuestionFeatures
+from askwell.models.metrics import choose_threshold
 from askwell.records import Question
 
 ModelKind = Literal["logreg", "lightgbm"]
@@ -198,17 +199,6 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
     calibrated.fit(x_val, val_part.y)
     val_p = calibrated.predict_proba(x_val)[:, 1]
-    model = QualityModel(features, calibrated, _best_f1_threshold(val_part.y, val_p), params)
+    model = QualityModel(features, calibrated, choose_threshold(val_part.y, val_p), params)
     return TrainResult(model, config, scores)
 
-
-def _best_f1_threshold(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> float:
-    """The threshold with the best F1 on validation (the smallest among ties)."""
-    best_t, best_f1 = 0.5, -1.0
-    for t in np.unique(p):
-        predicted = p >= t
-        tp = float(np.sum(predicted & (y == 1)))
-        f1 = 2 * tp / (predicted.sum() + y.sum()) if (predicted.sum() + y.sum()) else 0.0
-        if f1 > best_f1:
-            best_t, best_f1 = float(t), f1
-    return best_t
