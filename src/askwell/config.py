@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from askwell.errors import ConfigError
 
@@ -49,9 +49,51 @@ class ProfileSettings(_Strict):
     max_sites_plotted: int = Field(30, ge=1)
 
 
+class TrackingSettings(_Strict):
+    """Experiment tracking and the model registry: local files only, no server."""
+
+    uri: str = Field(
+        "sqlite:///var/mlflow/mlflow.db",
+        description="MLflow store: sqlite:///PATH (relative to the working directory) or "
+        "sqlite:////ABSOLUTE/PATH",
+    )
+    artifact_root: str = Field(
+        "var/mlflow/artifacts", description="folder for run artifacts (bundles, reports)"
+    )
+    experiment: str = Field("askwell", min_length=1)
+    model_name: str = Field(
+        "askwell-question-quality", min_length=1, description="registered model name"
+    )
+
+    @field_validator("uri")
+    @classmethod
+    def _local_sqlite(cls, uri: str) -> str:
+        # A local file keeps tracking offline; a server URI would make MLflow reach the network.
+        path = uri.removeprefix("sqlite:///").partition("?")[0]
+        if not uri.startswith("sqlite:///") or not path or path == ":memory:":
+            raise ValueError("must be a local SQLite file: sqlite:///PATH")
+        return uri
+
+
+class TrainSettings(_Strict):
+    """What to learn and how (askwell train); see askwell.models.train.TrainConfig."""
+
+    label: str = Field("answered", description="a name from the labels registry")
+    split: Literal["time", "author", "random"] = "time"
+    model: Literal["logreg", "lightgbm"] = "logreg"
+    seed: int = 0
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="of the training part")
+    max_word_features: int = Field(20_000, ge=0)
+    max_char_features: int = Field(5_000, ge=0)
+    use_catalog: bool = True
+
+
 class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     profile: ProfileSettings = ProfileSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    train: TrainSettings = TrainSettings()
 
 
 def get_settings(

@@ -6,7 +6,9 @@ import typer
 
 from askwell import __version__
 from askwell.cli import data as data_cli
+from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
+from askwell.cli import train as train_cli
 
 app = typer.Typer(
     name="askwell",
@@ -19,6 +21,8 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest_cli.ingest_command)
 app.add_typer(data_cli.app, name="data")
+app.command("train")(train_cli.train_command)
+app.add_typer(experiments_cli.app, name="experiments")
 
 
 def _version(value: bool) -> None:

@@ -201,4 +201,3 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     val_p = calibrated.predict_proba(x_val)[:, 1]
     model = QualityModel(features, calibrated, choose_threshold(val_part.y, val_p), params)
     return TrainResult(model, config, scores)
-

@@ -1,0 +1,147 @@
+"""``askwell train``: a dataset → a tuned, calibrated model bundle, evaluated once on test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
+
+
+@reports_errors
+def train_command(
+    dataset: Path = typer.Argument(
+        ..., help="A dataset folder written by askwell ingest.", show_default=False
+    ),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Where to write the model bundle (*.askwell); the evaluation goes beside it as JSON.",
+    ),
+    label: str | None = typer.Option(
+        None, "--label", help="What 'good' means (see the labels registry). [config: train.label]"
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="time, author or random. [config: train.split]"
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="logreg or lightgbm. [config: train.model]"
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="[config: train.seed]"),
+    track: bool = typer.Option(
+        True,
+        "--track/--no-track",
+        help="Log the run to the MLflow store (see askwell experiments).",
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Train on the training part, tune and calibrate on validation, evaluate once on test
+    (with 95% bootstrap intervals and every baseline), and write a self-describing bundle."""
+    from askwell.data.dataset import Dataset
+    from askwell.data.labels import get_label
+    from askwell.features.catalog import feature_names
+    from askwell.models.bundle import BundleInfo, save_bundle
+    from askwell.models.evaluate import evaluate
+    from askwell.models.train import TrainConfig, prepare, train
+
+    settings = load_settings(
+        config,
+        **{
+            "train.label": label,
+            "train.split": split,
+            "train.model": model,
+            "train.seed": seed,
+        },
+    )
+    train_config = TrainConfig(**settings.train.model_dump())
+    data = Dataset.open(dataset)
+    get_label(train_config.label)  # an unknown name fails before any work
+    prepared = prepare(data, train_config)
+    result = train(prepared, train_config)
+    evaluation = evaluate(result.model, prepared, train_config.seed)
+    label_spec = get_label(train_config.label)
+    summary = {
+        **result.summary(),
+        "split": {
+            "sizes": prepared.split_report.sizes,
+            "duplicates_dropped": prepared.split_report.duplicates_dropped,
+            "undated_dropped": prepared.split_report.undated_dropped,
+            "unknown_label_dropped": prepared.unknown_label,
+        },
+        "test": evaluation,
+    }
+    info = BundleInfo(
+        name=out.stem,
+        label={"name": label_spec.name, "description": label_spec.description},
+        feature_schema=feature_names(),
+        data_fingerprint=prepared.fingerprint,
+        config=result.summary()["config"],
+        metrics=_headline(evaluation),
+    )
+    save_bundle(out, result.model, info)
+    report = out.with_suffix(".evaluation.json")
+    report.write_text(json.dumps(summary, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    _print(summary, out, report)
+    if track:
+        from askwell.models.registry import Tracker
+
+        run_id = Tracker(settings.tracking).log_run(
+            run_name=out.stem,
+            config=summary["config"],
+            params=result.model.params,
+            metrics=_headline(evaluation),
+            data_fingerprint=prepared.fingerprint,
+            code_version=info.code_version,
+            artifacts=[report],
+            bundle=out,
+            label=label_spec.name,
+        )
+        console().print(f"tracked as MLflow run {run_id}", highlight=False)
+
+
+def _headline(evaluation: dict[str, Any]) -> dict[str, float]:
+    """The numbers a bundle and a run carry: test metrics and their interval bounds."""
+    out = {f"test_{k}": float(v) for k, v in evaluation["metrics"].items()}
+    for name, est in evaluation["intervals"].items():
+        out[f"test_{name}_low"] = est["low"]
+        out[f"test_{name}_high"] = est["high"]
+    out["test_spearman_answers_within_site"] = evaluation["kpi"][
+        "spearman_answer_count_within_site"
+    ]["weighted_mean"]
+    return out
+
+
+def _jsonable(value: object) -> object:
+    return float(value) if hasattr(value, "__float__") else str(value)
+
+
+def _print(summary: dict[str, Any], bundle: Path, report: Path) -> None:
+    test = summary["test"]
+    table = Table(
+        title=f"{summary['config']['label']} · {summary['config']['model']} · "
+        f"{summary['config']['split']} split · test n={test['n_test']:,}",
+        title_justify="left",
+    )
+    for col in ("scorer", "ROC-AUC [95% CI]", "vs model: one-sided p"):
+        table.add_column(col)
+    auc = test["intervals"]["roc_auc"]
+    table.add_row("model", f"{auc['value']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]", "")
+    for name, b in test["baselines"].items():
+        e = b["roc_auc"]
+        p = b["model_minus_baseline"]["p_value_one_sided"]
+        table.add_row(name, f"{e['value']:.3f} [{e['low']:.3f}, {e['high']:.3f}]", f"{p:.3g}")
+    out = console()
+    out.print(table)
+    ece = test["intervals"]["ece"]
+    rho = test["kpi"]["spearman_answer_count_within_site"]["weighted_mean"]
+    out.print(
+        f"ECE {ece['value']:.3f} [{ece['low']:.3f}, {ece['high']:.3f}]; "
+        f"Spearman rho(score, answers) within site, size-weighted: {rho:.3f}",
+        highlight=False,
+    )
+    out.print(f"bundle: {bundle}\nevaluation: {report}", highlight=False)
