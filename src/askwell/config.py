@@ -30,7 +30,7 @@ class IngestSettings(_Strict):
     workers: int = Field(
         0, ge=0, description="parsers (this process and helpers); 0 = one per core"
     )
-    chunk_mb: float = Field(2.0, gt=0, le=1024, description="MB of XML per parallel chunk")
+    chunk_mb: float = Field(1.5, gt=0, le=1024, description="MB of XML per parallel chunk")
     csv_batch_rows: int = Field(5000, ge=1, description="CSV rows per written batch")
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
     keep_html: bool = Field(

@@ -74,7 +74,7 @@ def ingest_command(
         show_default=False,
     ),
     chunk_mb: float | None = typer.Option(
-        None, "--chunk-mb", min=0.001, help="MB of XML per parallel chunk. [config: 2]"
+        None, "--chunk-mb", min=0.001, help="MB of XML per parallel chunk. [config: 1.5]"
     ),
     config: Path | None = ConfigOption,
 ) -> None:

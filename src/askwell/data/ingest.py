@@ -123,12 +123,13 @@ class _Writer:
     main thread keeps handing chunks to the parser processes instead of leaving them idle.
     """
 
-    _QUEUE = 2  # batches waiting for the writer thread: bounds memory
+    _QUEUE = 1  # batches waiting for the writer thread: bounds memory
 
     def __init__(self, folder: Path, compression: str) -> None:
         self.folder = folder
         self.compression = None if compression == "none" else compression
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self._pending: dict[str, list[pa.RecordBatch]] = {}
         self.rows: Counter[str] = Counter()
         self._queue: queue.Queue[tuple[str, pa.RecordBatch] | None] = queue.Queue(self._QUEUE)
         self._failure: BaseException | None = None
@@ -165,18 +166,40 @@ class _Writer:
             )
             self._writers[table] = writer
         if batch.num_rows:
-            writer.write_batch(batch)
+            # Row groups of several chunks: each row group's metadata stays in memory until
+            # the file closes, so one per small chunk grows with the input (bench/ingest).
+            pending = self._pending.setdefault(table, [])
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) >= _ROW_GROUP_ROWS or (
+                sum(b.nbytes for b in pending) >= _ROW_GROUP_BYTES
+            ):
+                self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        batches = self._pending.pop(table, [])
+        if batches:
+            self._writers[table].write_table(pa.Table.from_batches(batches), row_group_size=1 << 30)
 
     def close(self) -> None:
         """Waits for every queued batch to be written, then closes the files."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        if self._failure is None:
+            for table in list(self._pending):
+                try:
+                    self._flush(table)
+                except (OSError, pa.ArrowException) as exc:
+                    self._failure = exc
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
         if self._failure is not None:
             raise OutputError(f"{self.folder}: cannot write the dataset: {self._failure}")
+
+
+_ROW_GROUP_ROWS = 8192
+_ROW_GROUP_BYTES = 8 << 20
 
 
 def _is_text(type_: pa.DataType) -> bool:
