@@ -121,16 +121,7 @@ cdef class _Out:
                 self.pending = 1
             self.quote_space = 1
             return 0
-        if self.prose.size:
-            if self.pending == 3:
-                buf_put(&self.prose, 10)
-                buf_put(&self.prose, 10)
-            elif self.pending == 2:
-                buf_put(&self.prose, 10)
-            elif self.pending == 1:
-                buf_put(&self.prose, 32)
-        self.pending = 0
-        buf_put(&self.prose, ch)
+        self.put_prose(ch)
         if self.in_quote:
             if self.quote_space and self.quote.size:
                 buf_put(&self.quote, 32)
@@ -157,18 +148,22 @@ cdef class _Out:
                 if self.pending == 0:
                     self.pending = 1
                 continue
-            if self.pending:
-                if self.prose.size:
-                    if self.pending == 3:
-                        buf_put(&self.prose, 10)
-                        buf_put(&self.prose, 10)
-                    elif self.pending == 2:
-                        buf_put(&self.prose, 10)
-                    else:
-                        buf_put(&self.prose, 32)
-                self.pending = 0
-            buf_put(&self.prose, ch)
+            self.put_prose(ch)
         return 0
+
+    cdef inline int put_prose(self, Py_UCS4 ch) except -1:
+        """A visible character of prose, after the break or space that is pending."""
+        if self.pending:
+            if self.prose.size:
+                if self.pending == 3:
+                    buf_put(&self.prose, 10)
+                    buf_put(&self.prose, 10)
+                elif self.pending == 2:
+                    buf_put(&self.prose, 10)
+                else:
+                    buf_put(&self.prose, 32)
+            self.pending = 0
+        return buf_put(&self.prose, ch)
 
     cdef int put_str(self, str s) except -1:
         cdef Py_UCS4 ch
