@@ -24,6 +24,38 @@ def _estimate(e: m.Estimate) -> dict[str, float]:
     return {"value": e.value, "low": e.low, "high": e.high}
 
 
+def _thin(points: npt.NDArray[np.float64], keep: int = 200) -> list[float]:
+    """At most ``keep`` evenly spaced points (always the first and last): enough to draw."""
+    if len(points) <= keep:
+        return [float(v) for v in points]
+    idx = np.unique(np.linspace(0, len(points) - 1, keep).round().astype(int))
+    return [float(v) for v in points[idx]]
+
+
+def _curves(y: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> dict[str, Any]:
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    fpr, tpr, _ = roc_curve(y, p)
+    precision, recall, _ = precision_recall_curve(y, p)
+    # Paired arrays of equal length: thinning picks the same indices in both.
+    return {
+        "roc": {"fpr": _thin(fpr), "tpr": _thin(tpr)},
+        "pr": {"recall": _thin(recall), "precision": _thin(precision)},
+    }
+
+
+def _confusion(
+    y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], threshold: float
+) -> dict[str, int]:
+    predicted = p >= threshold
+    return {
+        "true_positive": int(np.sum(predicted & (y == 1))),
+        "false_positive": int(np.sum(predicted & (y == 0))),
+        "true_negative": int(np.sum(~predicted & (y == 0))),
+        "false_negative": int(np.sum(~predicted & (y == 1))),
+    }
+
+
 def baseline_scores(data: PreparedData, seed: int) -> dict[str, npt.NDArray[np.float64]]:
     """The scores every model must beat, on the test part: a coin, the training base rate
     (one constant: AUC 0.5 by construction), and the rule-based heuristic."""
@@ -57,6 +89,8 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
             )
         },
         "reliability": [asdict(b) for b in m.reliability_curve(y, p)],
+        "curves": _curves(y, p),
+        "confusion": _confusion(y, p, model.threshold),
     }
     result["baselines"] = {}
     for name, scores in baseline_scores(data, seed).items():
