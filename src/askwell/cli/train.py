@@ -47,6 +47,7 @@ def train_command(
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
+    from askwell.models.report import write_report
     from askwell.models.train import TrainConfig, prepare, train
 
     settings = load_settings(
@@ -86,7 +87,9 @@ def train_command(
     save_bundle(out, result.model, info)
     report = out.with_suffix(".evaluation.json")
     report.write_text(json.dumps(summary, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    page = write_report(summary, out.with_suffix(".report.html"))
     _print(summary, out, report)
+    console().print(f"report: {page}", highlight=False)
     if track:
         from askwell.models.registry import Tracker
 
@@ -97,7 +100,7 @@ def train_command(
             metrics=_headline(evaluation),
             data_fingerprint=prepared.fingerprint,
             code_version=info.code_version,
-            artifacts=[report],
+            artifacts=[report, page],
             bundle=out,
             label=label_spec.name,
         )

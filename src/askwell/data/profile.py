@@ -431,7 +431,7 @@ def _rich_table(profile: Profile, columns: Iterable[int]) -> Table:
 
 # ---- the HTML page ----
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em;
        color: #222; max-width: 1400px; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; }
@@ -461,7 +461,7 @@ def write_html(profile: Profile, out_path: Path, settings: ProfileSettings) -> N
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>askwell data profile: {e(profile.folder.name)}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{PAGE_CSS}</style></head><body>",
         "<h1>Dataset profile</h1>",
         '<dl class="meta">',
         f"<dt>dataset</dt><dd>{e(str(profile.folder))}</dd>",
@@ -484,7 +484,7 @@ def write_html(profile: Profile, out_path: Path, settings: ProfileSettings) -> N
             "</details></div>"
         )
     for title, caption, fig in _figures(profile, plotted):
-        parts.append(_figure_html(title, caption, fig))
+        parts.append(figure_html(title, caption, fig))
     parts.append("</body></html>")
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -509,7 +509,7 @@ def _html_table(profile: Profile) -> str:
     )
 
 
-def _figure_html(title: str, caption: str, fig: Figure | None) -> str:
+def figure_html(title: str, caption: str, fig: Figure | None) -> str:
     e = html.escape
     if fig is None:
         return f"<figure><h3>{e(title)}</h3><p class='note'>{e(caption)}</p></figure>"
