@@ -8,6 +8,7 @@ from askwell import __version__
 from askwell.cli import data as data_cli
 from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
+from askwell.cli import labels as labels_cli
 from askwell.cli import train as train_cli
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command("ingest")(ingest_cli.ingest_command)
 app.add_typer(data_cli.app, name="data")
 app.command("train")(train_cli.train_command)
+app.command("labels")(labels_cli.labels_command)
 app.add_typer(experiments_cli.app, name="experiments")
 
 

@@ -1,0 +1,72 @@
+"""askwell labels: one model per label, judged on test by the product outcome."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from askwell.data.labels import LABELS
+from tests.conftest import DUMPS
+
+pytestmark = pytest.mark.data
+
+
+def test_label_table_from_the_command_line(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    sites = ("beer.stackexchange.com", "ai.stackexchange.com", "coffee.stackexchange.com")
+    env = {**os.environ, "COLUMNS": "160"}
+    ingest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "askwell",
+            "ingest",
+            *(str(DUMPS / s) for s in sites),
+            "-o",
+            str(ds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    config = tmp_path / "c.yaml"
+    config.write_text("train:\n  max_word_features: 2000\n  max_char_features: 300\n")
+    out = tmp_path / "labels.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "askwell",
+            "labels",
+            str(ds),
+            "-o",
+            str(out),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())
+    assert [r["label"] for r in rows] == sorted(LABELS)
+    for row in rows:
+        assert set(row["positive_rate_by_part"]) == {"train", "val", "test"}
+        if "error" in row:
+            continue
+        auc = row["roc_auc"]
+        assert auc["low"] <= auc["value"] <= auc["high"]
+        assert -1 <= row["spearman_answer_count"] <= 1
+    # The book's label shows its age bias on a time split: newer questions look worse.
+    book = next(r for r in rows if r["label"] == "score_above_median")
+    assert book["positive_rate_by_part"]["train"] > book["positive_rate_by_part"]["test"]
+    assert "rho answers" in result.stdout
