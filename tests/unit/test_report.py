@@ -27,7 +27,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from askwell.data.dataset import Dataset
     from askwell.data.ingest import ingest
     from askwell.models.evaluate import evaluate
-    from askwell.models.train import TrainConfig, prepare, train
+    from askwell.models.train import TrainConfig, learning_curve, prepare, train
 
     out = tmp_path_factory.mktemp("report") / "ds"
     ingest([DUMPS / s for s in SITES], out, settings=IngestSettings(workers=1))
@@ -44,6 +44,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "unknown_label_dropped": prepared.unknown_label,
         },
         "test": evaluate(result.model, prepared, config.seed),
+        "learning_curve": learning_curve(prepared, config),
     }
 
 
@@ -95,3 +96,17 @@ def test_missing_sections_and_nan_render_as_not_available(
     assert not re.search(r"\bnan\b", text, re.IGNORECASE)  # never a bare NaN
     # An empty evaluation still renders a page rather than crashing.
     assert write_report({}, tmp_path / "empty.report.html").is_file()
+
+
+def test_slices_and_learning_curve_sections(summary: dict[str, Any], tmp_path: Path) -> None:
+    assert "learning_curve" in summary and summary["test"]["slices"]
+    page = write_report(summary, tmp_path / "m.report.html").read_text(encoding="utf-8")
+    assert "<h2>Slices</h2>" in page and "<h2>Learning curve</h2>" in page
+    assert "Main vs meta site" in page and "Diagnosis: <strong>" in page
+    assert summary["learning_curve"][-1]["diagnosis"] in html.unescape(page)
+    for tag in summary["test"]["slices"]["tag"]:
+        assert f"<td>{html.escape(tag)}</td>" in page
+    bare = copy.deepcopy(summary)
+    del bare["test"]["slices"], bare["learning_curve"]
+    page = write_report(bare, tmp_path / "bare.report.html").read_text(encoding="utf-8")
+    assert f"Slices: {NA}." in page and f"Learning curve: {NA}." in page

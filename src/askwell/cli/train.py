@@ -48,7 +48,7 @@ def train_command(
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
     from askwell.models.report import write_report
-    from askwell.models.train import TrainConfig, prepare, train
+    from askwell.models.train import TrainConfig, learning_curve, prepare, train
 
     settings = load_settings(
         config,
@@ -76,6 +76,7 @@ def train_command(
         },
         "test": evaluation,
     }
+    summary["learning_curve"] = learning_curve(prepared, train_config)
     info = BundleInfo(
         name=out.stem,
         label={"name": label_spec.name, "description": label_spec.description},

@@ -1,5 +1,6 @@
 """The test split, touched once: metrics with 95% bootstrap intervals, the same for every
-baseline, paired comparisons, per-site metrics, and whether the score tracks answers.
+baseline, paired comparisons, per-site and per-slice metrics, and whether the score tracks
+answers.
 
 Everything returned is plain JSON (numbers, strings, lists, dicts) for the report, the
 bundle and the tracker.
@@ -7,6 +8,8 @@ bundle and the tracker.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -16,8 +19,15 @@ import numpy.typing as npt
 from askwell.models import metrics as m
 from askwell.models.heuristic import HeuristicScorer
 from askwell.models.train import PreparedData, QualityModel
+from askwell.records import Question
 
 N_BOOT = 1000
+SLICE_N_BOOT = 300  # many small slices: fewer resamples keep evaluation fast
+MIN_SLICE = 20  # below this an AUC (and its interval) is mostly noise
+TOP_TAGS = 8
+# (upper bound in prose words, slice name); the last bucket is open-ended.
+_LENGTH_BUCKETS = ((50, "<50 words"), (150, "50-150 words"), (400, "150-400 words"))
+_LONGEST = ">=400 words"
 
 
 def _estimate(e: m.Estimate) -> dict[str, float]:
@@ -69,6 +79,82 @@ def baseline_scores(data: PreparedData, seed: int) -> dict[str, npt.NDArray[np.f
     }
 
 
+def is_meta_site(site: str) -> bool:
+    """Meta sites discuss the site itself (``x.meta.stackexchange.com``, ``meta.x.net``)."""
+    return ".meta." in site or site.startswith("meta.")
+
+
+def _length_bucket(question: Question) -> str:
+    words = len(question.body.text.split())
+    return next((name for upper, name in _LENGTH_BUCKETS if words < upper), _LONGEST)
+
+
+def _tag_groups(questions: Sequence[Question]) -> tuple[list[str], list[str]]:
+    """Each question's first tag when it is one of the most frequent first tags, else
+    "other"; and the kept tags, most frequent first, then "other"."""
+    first = [q.tags[0] if q.tags else "(no tags)" for q in questions]
+    # Ties broken by name, so the kept tags do not depend on question order.
+    ranked = sorted(Counter(first).items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = [tag for tag, _ in ranked[:TOP_TAGS]]
+    return [tag if tag in kept else "other" for tag in first], [*kept, "other"]
+
+
+def slice_families(
+    questions: Sequence[Question], sites: Sequence[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per family: every question's slice name, and the slice names in display order."""
+    return {
+        "body_length": (
+            [_length_bucket(q) for q in questions],
+            [name for _, name in _LENGTH_BUCKETS] + [_LONGEST],
+        ),
+        "code": (
+            ["code" if q.body.code_blocks or q.body.inline_code else "no code" for q in questions],
+            ["code", "no code"],
+        ),
+        "site_kind": (["meta" if is_meta_site(s) else "main" for s in sites], ["main", "meta"]),
+        "tag": _tag_groups(questions),
+    }
+
+
+def _slice_metrics(
+    y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], seed: int
+) -> dict[str, Any]:
+    """n, positive rate and ROC-AUC [95% CI]; AUC is None, with a reason, when undefined."""
+    out: dict[str, Any] = {
+        "n": len(y),
+        "positive_rate": float(y.mean()) if len(y) else None,
+        "roc_auc": None,
+        "reason": None,
+    }
+    if len(y) < MIN_SLICE:
+        out["reason"] = f"fewer than {MIN_SLICE} questions"
+    elif len(set(y.tolist())) < 2:
+        out["reason"] = "one class only"
+    else:
+        est = m.bootstrap_ci(y, p, m.roc_auc, n_boot=SLICE_N_BOOT, seed=seed)
+        out["roc_auc"] = _estimate(est)
+    return out
+
+
+def slices(
+    questions: Sequence[Question],
+    sites: Sequence[str],
+    y: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    seed: int = 0,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Metrics per slice, for every family of ``slice_families`` (every slice listed, even
+    an empty one, so n sums to the number of questions within each family)."""
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for family, (names, order) in slice_families(questions, sites).items():
+        labels = np.array(names, dtype=object)
+        result[family] = {
+            name: _slice_metrics(y[labels == name], p[labels == name], seed) for name in order
+        }
+    return result
+
+
 def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str, Any]:
     """Scores the test part once and measures it; see the module docstring."""
     test = data.parts["test"]
@@ -107,6 +193,7 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
             "positive_rate": float(y[rows].mean()),
             "roc_auc": m.roc_auc(y[rows], p[rows]),
         }
+    result["slices"] = slices(test.questions, sites.tolist(), y, p, seed)
     answers = test.frame["answer_count"].to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(answers)
     tracking = m.spearman_by_group(p[known], answers[known], sites[known])

@@ -1,9 +1,10 @@
 """The evaluation as one self-contained HTML page, written by ``askwell train`` beside its JSON.
 
 The page reads only the evaluation summary (``config``, ``params``, ``threshold``,
-``validation_auc``, ``split`` and ``test``), so it can be rebuilt from a saved JSON. Every
-section tolerates a missing part or a NaN value and says "not available" instead; every string
-from the data is HTML-escaped, and plots are inline PNGs (no scripts, no external assets).
+``validation_auc``, ``split``, ``test`` and ``learning_curve``), so it can be rebuilt from a
+saved JSON. Every section tolerates a missing part or a NaN value and says "not available"
+instead; every string from the data is HTML-escaped, and plots are inline PNGs (no scripts, no
+external assets).
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ _BASELINES = {
     "majority": "one constant score, the training base rate, so AUC 0.5 by construction",
     "heuristic": "the hand-written rule-based heuristic",
 }
+_SLICE_FAMILIES = {
+    "body_length": "Body length (words of prose)",
+    "code": "Code (a code block or inline code)",
+    "site_kind": "Main vs meta site",
+    "tag": "First tag (the most frequent first tags, then other)",
+}
 _DROPPED = (
     ("duplicates_dropped", "duplicates", "same title and body as an earlier question (kept once)"),
     ("undated_dropped", "undated", "no creation date, so no place in the time order"),
@@ -83,6 +90,8 @@ def write_report(evaluation: dict[str, Any], out: Path) -> Path:
         "</div>",
         *(figure_html(*f) for f in figures[4:]),
         _kpi(test),
+        _slices(test),
+        _learning_curve(evaluation),
         _validation(evaluation),
         "</body></html>",
     ]
@@ -425,35 +434,42 @@ def _pr(figure: type[Figure], test: dict[str, Any]) -> Plot:
     )
 
 
+def _auc_bars(
+    figure: type[Figure], rows: list[tuple[str, float | None, object]], overall: float | None
+) -> Figure:
+    """Horizontal ROC-AUC bars, top to bottom in ``rows`` order (name, AUC or None, n)."""
+    fig = figure(figsize=(10.0, max(2.4, 1.2 + 0.32 * len(rows))), layout="constrained")
+    ax = fig.add_subplot()
+    bars = ax.barh(range(len(rows)), [a or 0.0 for _, a, _ in rows], color="#4c72b0")
+    labels = [
+        f" {a:.3f} (n={_count(n)})" if a is not None else f" {NA} (n={_count(n)})"
+        for _, a, n in rows
+    ]
+    ax.bar_label(bars, labels=labels, fontsize="small")
+    ax.axvline(0.5, ls="--", color="gray", lw=1, label="chance (0.5)")
+    if overall is not None:
+        ax.axvline(overall, color="#c44e52", lw=1.2, label=f"all test questions ({overall:.3f})")
+    ax.set_yticks(range(len(rows)), labels=[_plain(name) for name, _, _ in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set(xlim=(0, 1.15), xlabel="ROC-AUC (test)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right", framealpha=0.9)
+    return fig
+
+
 def _per_site(figure: type[Figure], test: dict[str, Any]) -> Plot:
     title = "ROC-AUC per site"
     sites = [(str(k), _dict(v)) for k, v in _dict(test.get("per_site")).items()]
     if not sites:
         return title, f"Per-site results: {NA}.", None
     sites.sort(key=lambda s: (-(_num(s[1].get("n")) or 0), s[0]))  # largest on top
-    aucs = [_num(d.get("roc_auc")) for _, d in sites]
-    fig = figure(figsize=(10.0, max(2.4, 1.2 + 0.32 * len(sites))), layout="constrained")
-    ax = fig.add_subplot()
-    bars = ax.barh(range(len(sites)), [a or 0.0 for a in aucs], color="#4c72b0")
-    labels = [
-        f" {a:.3f} (n={_count(d.get('n'))})" if a is not None else f" {NA} (n={_count(d.get('n'))})"
-        for a, (_, d) in zip(aucs, sites, strict=True)
-    ]
-    ax.bar_label(bars, labels=labels, fontsize="small")
-    ax.axvline(0.5, ls="--", color="gray", lw=1, label="chance (0.5)")
+    rows = [(name, _num(d.get("roc_auc")), d.get("n")) for name, d in sites]
     overall = _num(_dict(test.get("metrics")).get("roc_auc"))
-    if overall is not None:
-        ax.axvline(overall, color="#c44e52", lw=1.2, label=f"all sites ({overall:.3f})")
-    ax.set_yticks(range(len(sites)), labels=[_plain(s) for s, _ in sites])
-    ax.set_ylim(len(sites) - 0.5, -0.5)
-    ax.set(xlim=(0, 1.15), xlabel="ROC-AUC (test)")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right", framealpha=0.9)
     return (
         title,
         "ROC-AUC on each site's test questions, with their number. Small sites give noisy "
         f"values; a site whose test questions all share one label has no ROC-AUC ({NA}).",
-        fig,
+        _auc_bars(figure, rows, overall),
     )
 
 
@@ -647,4 +663,89 @@ def _validation(evaluation: dict[str, Any]) -> str:
     if config:
         parts.append("<h3>Configuration</h3>")
         parts.append(_table(["setting", "value"], [[str(k), _text(v)] for k, v in config.items()]))
+    return "".join(parts)
+
+
+# ---- slices and learning curve ----
+
+
+def _slices(test: dict[str, Any]) -> str:
+    from matplotlib.figure import Figure
+
+    families = _dict(test.get("slices"))
+    parts = ["<h2>Slices</h2>"]
+    if not families:
+        return parts[0] + _note(f"Slices: {NA}.")
+    overall = _num(_dict(test.get("metrics")).get("roc_auc"))
+    for family, raw in families.items():
+        name = _SLICE_FAMILIES.get(str(family), str(family))
+        slices = [(str(k), _dict(v)) for k, v in _dict(raw).items()]
+        rows = [
+            [
+                label,
+                _ci(d.get("roc_auc")),
+                _count(d.get("n")),
+                _pct(d.get("positive_rate")),
+                _text(d.get("reason")) if d.get("reason") else "",
+            ]
+            for label, d in slices
+        ]
+        parts.append(f"<h3>{html.escape(name)}</h3>")
+        parts.append(
+            _table(
+                ["slice", "ROC-AUC [95% CI]", "questions", "positive rate", "why no AUC"],
+                rows,
+                frozenset({1, 2, 3}),
+            )
+        )
+        bars = [(label, _interval(d.get("roc_auc"))[0], d.get("n")) for label, d in slices]
+        caption = (
+            "ROC-AUC on each slice of the test questions, with their number; a slice with fewer "
+            f"than 20 questions or one class has no ROC-AUC ({NA})."
+            if bars
+            else f"ROC-AUC per slice: {NA}."
+        )
+        fig = _auc_bars(Figure, bars, overall) if bars else None
+        parts.append(figure_html(f"ROC-AUC by {name.lower()}", caption, fig))
+    parts.append(
+        _note(
+            "Intervals are 95% bootstrap intervals over the slice's test questions; small "
+            "slices give wide intervals."
+        )
+    )
+    return "".join(parts)
+
+
+def _learning_curve(evaluation: dict[str, Any]) -> str:
+    from matplotlib.figure import Figure
+
+    parts = ["<h2>Learning curve</h2>"]
+    points = [_dict(p) for p in _list(evaluation.get("learning_curve"))]
+    known = [
+        (n, tr, va)
+        for p in points
+        if (n := _num(p.get("n_train"))) is not None
+        and (tr := _num(p.get("train_auc"))) is not None
+        and (va := _num(p.get("val_auc"))) is not None
+    ]
+    if not known:
+        return parts[0] + _note(f"Learning curve: {NA}.")
+    fig = Figure(figsize=(7.0, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    sizes = [n for n, _, _ in known]
+    ax.plot(sizes, [tr for _, tr, _ in known], "o-", label="training (rows fitted)")
+    ax.plot(sizes, [va for _, _, va in known], "s-", label="validation")
+    ax.set(xlabel="training questions", ylabel="ROC-AUC", ylim=(0.4, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    parts.append(
+        figure_html(
+            "Training and validation ROC-AUC by training size",
+            "The same model fitted on growing seeded random subsets of the training part; "
+            "the test part is not used.",
+            fig,
+        )
+    )
+    diagnosis = _text(points[-1].get("diagnosis")) if points else NA
+    parts.append(f"<p>Diagnosis: <strong>{html.escape(diagnosis)}</strong>.</p>")
     return "".join(parts)

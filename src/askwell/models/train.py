@@ -9,7 +9,7 @@ read here: ``evaluate`` scores it once, for the report.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 from typing import Any, Literal
 
@@ -171,12 +171,18 @@ def _estimator(kind: ModelKind, params: dict[str, Any], seed: int) -> Any:
     )
 
 
+def _ensure_catalog(part: Part) -> npt.NDArray[np.float64]:
+    """The part's catalog features, computed once and kept on the part."""
+    if part.catalog is None:
+        part.catalog = feature_matrix(part.questions)
+    return part.catalog
+
+
 def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     """Fits on train, tunes and calibrates on validation. Never reads the test part."""
     train_part, val_part = data.parts["train"], data.parts["val"]
     for part in (train_part, val_part):
-        if part.catalog is None:
-            part.catalog = feature_matrix(part.questions)
+        _ensure_catalog(part)
     features = QuestionFeatures(
         use_catalog=config.use_catalog,
         max_word_features=config.max_word_features,
@@ -201,3 +207,77 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     val_p = calibrated.predict_proba(x_val)[:, 1]
     model = QualityModel(features, calibrated, choose_threshold(val_part.y, val_p), params)
     return TrainResult(model, config, scores)
+
+
+LEARNING_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+_GAP = 0.1  # train minus validation AUC above this: the model fits noise of its rows
+_CLOSE = 0.05  # train and validation AUC within this: more capacity, not data, would help
+_LOW = 0.7
+_RISING = 0.005  # a validation gain below this is noise, not "still rising"
+
+
+def _subset(part: Part, rows: npt.NDArray[np.int64]) -> Part:
+    catalog = _ensure_catalog(part)
+    return Part(
+        [part.questions[i] for i in rows],
+        part.y[rows],
+        part.frame.iloc[rows].reset_index(drop=True),
+        catalog[rows],
+    )
+
+
+def _ranking_auc(model: QualityModel, part: Part) -> float:
+    """ROC-AUC of the fitted estimator before calibration: Platt scaling fitted on a small
+    validation part can turn negative and reverse the ranking, hiding what was learned."""
+    x = model.features.transform_with_catalog(part.questions, part.catalog)
+    return float(roc_auc_score(part.y, model.calibrated.estimator.predict_proba(x)[:, 1]))
+
+
+def _diagnose(points: list[dict[str, Any]]) -> str:
+    """One line on the curve so far: high variance, high bias, or balanced."""
+    known = [pt for pt in points if pt["train_auc"] is not None]
+    if not known:
+        return "not available (no subset had both classes)"
+    last = known[-1]
+    gap = last["train_auc"] - last["val_auc"]
+    rising = len(known) > 1 and last["val_auc"] - known[-2]["val_auc"] > _RISING
+    if gap > _GAP and rising:
+        return f"high variance (gap > {_GAP} and validation still rising)"
+    if abs(gap) <= _CLOSE and max(last["train_auc"], last["val_auc"]) < _LOW:
+        return f"high bias (train and validation close and both low, < {_LOW})"
+    return "balanced"
+
+
+def learning_curve(
+    data: PreparedData,
+    config: TrainConfig,
+    fractions: Sequence[float] = LEARNING_FRACTIONS,
+) -> list[dict[str, Any]]:
+    """Trains on growing seeded random subsets of the training part; per fraction, the
+    training ROC-AUC (on the subset fitted) and validation ROC-AUC. Never reads test.
+
+    Each point's ``diagnosis`` reads the curve up to that point, so the last reads it all.
+    Subsets are nested (prefixes of one seeded permutation), so points differ by data added,
+    not by which rows were drawn.
+    """
+    train_part = data.parts["train"]
+    order = np.random.default_rng(config.seed).permutation(len(train_part.y))
+    points: list[dict[str, Any]] = []
+    for fraction in sorted(fractions):
+        n = max(1, round(fraction * len(order)))
+        part = _subset(train_part, np.sort(order[:n]))
+        point: dict[str, Any] = {
+            "fraction": fraction,
+            "n_train": n,
+            "train_auc": None,
+            "val_auc": None,
+        }
+        if len(set(part.y.tolist())) == 2:
+            # Only train and val travel: the subset data cannot reach the test part.
+            subset = replace(data, parts={"train": part, "val": data.parts["val"]})
+            model = train(subset, config).model
+            point["train_auc"] = _ranking_auc(model, part)
+            point["val_auc"] = _ranking_auc(model, data.parts["val"])
+        points.append(point)
+        point["diagnosis"] = _diagnose(points)
+    return points
