@@ -301,7 +301,7 @@ class _SeenIds:
     and an answer cannot have the same Id). One bit per possible id keeps this exact in
     10 MB even for Stack Overflow's ~80 million ids; unusually large ids use a set."""
 
-    _BITMAP_LIMIT = 1 << 31
+    _BITMAP_LIMIT = 1 << 28  # 32 MB at most; Stack Overflow ids are below 2**27
 
     def __init__(self) -> None:
         self._bits: dict[tuple[str, str], np.ndarray] = {}
