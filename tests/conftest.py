@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 from askwell.config import IngestSettings
+from askwell.data.dataset import Dataset
 from askwell.data.ingest import IngestReport, ingest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,3 +57,23 @@ def run_ingest(tmp_path: Path) -> IngestFn:
         return ingest(list(sources), target, settings=settings, **kwargs)
 
     return run
+
+
+def ingest_dataset(out: Path, *sources: Path) -> Dataset:
+    """Ingests ``sources`` in-process into ``out`` (for module-scoped fixtures)."""
+    ingest(list(sources), out, settings=IngestSettings(workers=1))
+    return Dataset.open(out)
+
+
+def run_askwell(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """The askwell command as a user runs it, in a subprocess with a wide terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "askwell", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "160"},
+    )

@@ -11,37 +11,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DUMPS, SHARED_DATA
+from tests.conftest import DUMPS, SHARED_DATA, run_askwell
 
 ASKWELL = [sys.executable, "-m", "askwell"]
-
-
-def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "160"}
-    return subprocess.run(
-        [*ASKWELL, *args], capture_output=True, text=True, timeout=300, env=env, **kwargs
-    )  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(
     "command", [[], ["ingest"], ["data"], ["data", "check"], ["data", "profile"]]
 )
 def test_every_command_and_group_has_help(command: list[str]) -> None:
-    result = run(*command, "--help")
+    result = run_askwell(*command, "--help")
     assert result.returncode == 0
     assert "Usage: askwell" in result.stdout
     assert len(result.stdout.splitlines()) > 5
 
 
 def test_version() -> None:
-    result = run("--version")
+    result = run_askwell("--version")
     assert result.returncode == 0 and result.stdout.startswith("askwell ")
 
 
 @pytest.mark.data
 def test_ingest_check_profile_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    result = run(
+    result = run_askwell(
         "ingest",
         str(DUMPS / "coffee.stackexchange.com"),
         str(SHARED_DATA / "book" / "writers.csv"),
@@ -56,10 +49,10 @@ def test_ingest_check_profile_round_trip(tmp_path: Path) -> None:
     assert f"dataset: {out} (complete)" in result.stdout
     assert "MB/s" not in result.stdout and "rows ━" not in result.stdout  # no bar off a TTY
 
-    check = run("data", "check", str(out))
+    check = run_askwell("data", "check", str(out))
     assert check.returncode == 0 and "OK;" in check.stdout
 
-    profile = run("data", "profile", str(out))
+    profile = run_askwell("data", "profile", str(out))
     assert profile.returncode == 0, profile.stderr
     assert "coffee.stackexchange.com" in profile.stdout
     assert (out / "profile.html").is_file()
@@ -68,11 +61,14 @@ def test_ingest_check_profile_round_trip(tmp_path: Path) -> None:
 @pytest.mark.data
 def test_check_exits_non_zero_on_damage(tmp_path: Path) -> None:
     out = tmp_path / "ds"
-    assert run("ingest", str(DUMPS / "coffee.stackexchange.com"), "-o", str(out)).returncode == 0
+    assert (
+        run_askwell("ingest", str(DUMPS / "coffee.stackexchange.com"), "-o", str(out)).returncode
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["tables"]["questions"]["rows"] += 1
     (out / "manifest.json").write_text(json.dumps(manifest))
-    result = run("data", "check", str(out))
+    result = run_askwell("data", "check", str(out))
     assert result.returncode == 1 and "FAILED" in result.stdout
 
 
@@ -102,7 +98,7 @@ def test_progress_bar_shows_on_a_terminal(tmp_path: Path) -> None:
     ],
 )
 def test_user_errors_are_one_line_without_traceback(args: list[str], message: str) -> None:
-    result = run(*args)
+    result = run_askwell(*args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -111,7 +107,7 @@ def test_user_errors_are_one_line_without_traceback(args: list[str], message: st
 def test_bad_config_is_reported(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("ingest:\n  wrokers: 1\n")
-    result = run(
+    result = run_askwell(
         "ingest",
         str(DUMPS / "coffee.stackexchange.com"),
         "-o",

@@ -4,8 +4,6 @@ half-written presented as complete."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,7 +13,7 @@ from lxml import etree
 from askwell.data.checks import check_dataset
 from askwell.data.dataset import Dataset
 from askwell.errors import InputError, OutputError
-from tests.conftest import DUMPS, IngestFn
+from tests.conftest import DUMPS, IngestFn, run_askwell
 
 pytestmark = pytest.mark.data
 
@@ -37,12 +35,6 @@ def _complete_rows_before(data: bytes) -> int:
         if line.startswith(b"<row") and line.endswith(b"/>"):
             n += b'PostTypeId="1"' in line or b'PostTypeId="2"' in line
     return n
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "askwell", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.mark.parametrize("fraction", [0.0005, 0.25, 0.5, 0.9, 0.99999])
@@ -76,14 +68,14 @@ def test_truncated_dump_fails_cleanly_then_keeps_the_valid_part(
 def test_cli_reports_one_line_and_exit_code(tmp_path: Path) -> None:
     raw = BEER.read_bytes()
     path = _write(tmp_path, "Posts.xml", raw[: len(raw) // 3])
-    result = _cli("ingest", str(path), "--out", str(tmp_path / "ds"))
+    result = run_askwell("ingest", str(path), "--out", str(tmp_path / "ds"))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "line " in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "ds").exists()
 
-    partial = _cli("ingest", str(path), "--out", str(tmp_path / "ds"), "--keep-partial")
+    partial = run_askwell("ingest", str(path), "--out", str(tmp_path / "ds"), "--keep-partial")
     assert partial.returncode == 2  # still a failure, though the valid part is kept
     assert "(partial)" in partial.stdout
     assert json.loads((tmp_path / "ds" / "manifest.json").read_text())["status"] == "partial"

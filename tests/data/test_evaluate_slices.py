@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from askwell.data.dataset import Dataset
 from askwell.models.evaluate import MIN_SLICE, evaluate, is_meta_site, slices
 from askwell.models.train import (
     Part,
@@ -20,7 +19,7 @@ from askwell.models.train import (
     prepare,
     train,
 )
-from tests.conftest import DUMPS
+from tests.conftest import DUMPS, ingest_dataset
 
 pytestmark = pytest.mark.data
 
@@ -32,12 +31,8 @@ FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> PreparedData:
-    from askwell.config import IngestSettings
-    from askwell.data.ingest import ingest
-
-    out = tmp_path_factory.mktemp("slices") / "ds"
-    ingest([DUMPS / s for s in SITES], out, settings=IngestSettings(workers=1))
-    return prepare(Dataset.open(out), CONFIG)
+    dataset = ingest_dataset(tmp_path_factory.mktemp("slices") / "ds", *(DUMPS / s for s in SITES))
+    return prepare(dataset, CONFIG)
 
 
 @pytest.fixture(scope="module")

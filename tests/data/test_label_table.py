@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from askwell.data.labels import LABELS
-from tests.conftest import DUMPS
+from tests.conftest import DUMPS, run_askwell
 
 pytestmark = pytest.mark.data
 
@@ -19,43 +16,12 @@ pytestmark = pytest.mark.data
 def test_label_table_from_the_command_line(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     sites = ("beer.stackexchange.com", "ai.stackexchange.com", "coffee.stackexchange.com")
-    env = {**os.environ, "COLUMNS": "160"}
-    ingest = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "askwell",
-            "ingest",
-            *(str(DUMPS / s) for s in sites),
-            "-o",
-            str(ds),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    ingest = run_askwell("ingest", *(str(DUMPS / s) for s in sites), "-o", str(ds))
     assert ingest.returncode == 0, ingest.stderr
     config = tmp_path / "c.yaml"
     config.write_text("train:\n  max_word_features: 2000\n  max_char_features: 300\n")
     out = tmp_path / "labels.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "askwell",
-            "labels",
-            str(ds),
-            "-o",
-            str(out),
-            "--config",
-            str(config),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    result = run_askwell("labels", str(ds), "-o", str(out), "--config", str(config))
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())
     assert [r["label"] for r in rows] == sorted(LABELS)

@@ -9,7 +9,7 @@ from askwell.data.dataset import Dataset
 from askwell.data.labels import LABELS, LabelInputs, get_label, positive_rate_by_part
 from askwell.data.split import SplitConfig, UnknownSplitError, split
 from askwell.errors import InputError
-from tests.conftest import DUMPS, SHARED_DATA, IngestFn
+from tests.conftest import DUMPS, SHARED_DATA, IngestFn, ingest_dataset
 
 pytestmark = pytest.mark.data
 
@@ -23,10 +23,6 @@ SITES = [
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> LabelInputs:
-    from askwell.config import IngestSettings
-    from askwell.data.ingest import ingest
-
-    out = tmp_path_factory.mktemp("labels") / "ds"
     sources = [DUMPS / s for s in SITES]
     sources.append(SHARED_DATA / "sede/stackoverflow-posts__alaingarcia/QueryResults.csv")
     sources.append(
@@ -34,8 +30,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> LabelInputs:
         / "sede/stackoverflow-android-2009-2011-title-only__SanduniTharaka"
         / "QueryResults.csv"
     )
-    ingest(sources, out, settings=IngestSettings(workers=1))
-    return LabelInputs.from_dataset(Dataset.open(out))
+    return LabelInputs.from_dataset(
+        ingest_dataset(tmp_path_factory.mktemp("labels") / "ds", *sources)
+    )
 
 
 def test_time_split_trains_on_the_past(inputs: LabelInputs) -> None:

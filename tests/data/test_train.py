@@ -12,7 +12,7 @@ from askwell.data.dataset import Dataset
 from askwell.features.catalog import feature_names
 from askwell.models.bundle import BundleInfo, load_bundle, save_bundle
 from askwell.models.train import Part, TrainConfig, TrainingError, prepare, train
-from tests.conftest import DUMPS
+from tests.conftest import DUMPS, ingest_dataset
 
 pytestmark = pytest.mark.data
 
@@ -21,18 +21,13 @@ CONFIG = TrainConfig(label="answered", max_word_features=3000, max_char_features
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    from askwell.config import IngestSettings
-    from askwell.data.ingest import ingest
-
-    out = tmp_path_factory.mktemp("train") / "ds"
     sites = [
         "beer.stackexchange.com",
         "ai.stackexchange.com",
         "coffee.stackexchange.com",
         "quantumcomputing.stackexchange.com",
     ]
-    ingest([DUMPS / s for s in sites], out, settings=IngestSettings(workers=1))
-    return Dataset.open(out)
+    return ingest_dataset(tmp_path_factory.mktemp("train") / "ds", *(DUMPS / s for s in sites))
 
 
 def test_train_never_reads_the_test_part(dataset: Dataset) -> None:

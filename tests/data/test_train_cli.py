@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from askwell.features.catalog import feature_names
 from askwell.models.bundle import load_bundle
-from tests.conftest import DUMPS
+from tests.conftest import DUMPS, run_askwell
 
 pytestmark = pytest.mark.data
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "askwell", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd,
-        env={**os.environ, "COLUMNS": "160"},
-    )
-
-
-def test_train_writes_bundle_evaluation_and_run(tmp_path: Path) -> None:
+def test_train_writes_bundle_evaluation_andrun_askwell(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     sites = ("beer.stackexchange.com", "ai.stackexchange.com", "coffee.stackexchange.com")
     assert (
-        _run("ingest", *(str(DUMPS / s) for s in sites), "-o", str(ds), cwd=tmp_path).returncode
+        run_askwell(
+            "ingest", *(str(DUMPS / s) for s in sites), "-o", str(ds), cwd=tmp_path
+        ).returncode
         == 0
     )
     config = tmp_path / "c.yaml"
@@ -42,7 +30,7 @@ def test_train_writes_bundle_evaluation_and_run(tmp_path: Path) -> None:
         "train:\n  max_word_features: 2000\n  max_char_features: 300\n"
     )
     out = tmp_path / "models" / "answered.askwell"
-    result = _run("train", str(ds), "-o", str(out), "--config", str(config), cwd=tmp_path)
+    result = run_askwell("train", str(ds), "-o", str(out), "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "heuristic" in result.stdout and "tracked as MLflow run" in result.stdout
 
@@ -55,19 +43,19 @@ def test_train_writes_bundle_evaluation_and_run(tmp_path: Path) -> None:
     # Test questions with an unknown label are dropped, never counted as negatives.
     assert 0 < evaluation["test"]["n_test"] <= evaluation["split"]["sizes"]["test"]
 
-    listed = _run("experiments", "list", "--config", str(config), cwd=tmp_path)
+    listed = run_askwell("experiments", "list", "--config", str(config), cwd=tmp_path)
     assert listed.returncode == 0 and "answered" in listed.stdout
 
 
 def test_unknown_label_is_a_clear_error(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     assert (
-        _run(
+        run_askwell(
             "ingest", str(DUMPS / "coffee.stackexchange.com"), "-o", str(ds), cwd=tmp_path
         ).returncode
         == 0
     )
-    result = _run(
+    result = run_askwell(
         "train",
         str(ds),
         "-o",

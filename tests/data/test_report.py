@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from askwell.models.report import NA, write_report
-from tests.conftest import DUMPS
+from tests.conftest import DUMPS, ingest_dataset
 
 pytestmark = pytest.mark.data
 
@@ -23,16 +23,12 @@ EVIL = "<script>alert(1)</script>"
 @pytest.fixture(scope="module")
 def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What ``askwell train`` passes to the report, from a small real training run."""
-    from askwell.config import IngestSettings
-    from askwell.data.dataset import Dataset
-    from askwell.data.ingest import ingest
     from askwell.models.evaluate import evaluate
     from askwell.models.train import TrainConfig, learning_curve, prepare, train
 
-    out = tmp_path_factory.mktemp("report") / "ds"
-    ingest([DUMPS / s for s in SITES], out, settings=IngestSettings(workers=1))
+    dataset = ingest_dataset(tmp_path_factory.mktemp("report") / "ds", *(DUMPS / s for s in SITES))
     config = TrainConfig(label="answered", max_word_features=2000, max_char_features=300)
-    prepared = prepare(Dataset.open(out), config)
+    prepared = prepare(dataset, config)
     result = train(prepared, config)
     report = prepared.split_report
     return {
