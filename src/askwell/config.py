@@ -80,13 +80,14 @@ class TrainSettings(_Strict):
 
     label: str = Field("answered", description="a name from the labels registry")
     split: Literal["time", "author", "random"] = "time"
-    model: Literal["logreg", "lightgbm"] = "logreg"
+    model: Literal["logreg", "lightgbm", "blend"] = "logreg"
     seed: int = 0
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the training part")
     max_word_features: int = Field(20_000, ge=0)
     max_char_features: int = Field(5_000, ge=0)
     use_catalog: bool = True
+    use_tags: bool = True
 
 
 class Settings(_Strict):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from askwell.data.text import BodyParts, html_to_parts
 
 
@@ -29,15 +31,19 @@ class Question:
 
     @classmethod
     def from_row(cls, row: dict[str, object]) -> Question:
-        """From a ``questions`` table row (as ``pyarrow.Table.to_pylist`` gives it)."""
+        """From a ``questions`` table row, as ``pyarrow.Table.to_pylist`` gives it or as
+        ``DataFrame.to_dict("records")`` does (list cells as numpy arrays, counts as numpy
+        integers): both must give the same question."""
 
         def strings(name: str) -> tuple[str, ...]:
             value = row.get(name)
-            return tuple(value) if isinstance(value, list | tuple) else ()
+            if isinstance(value, list | tuple | np.ndarray):
+                return tuple(str(v) for v in value)
+            return ()
 
         def count(name: str) -> int:
             value = row.get(name)
-            return int(value) if isinstance(value, int) else 0
+            return int(value) if isinstance(value, int | np.integer) else 0
 
         body = BodyParts(
             text=str(row.get("body_text") or ""),

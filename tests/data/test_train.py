@@ -41,6 +41,18 @@ def test_train_never_reads_the_test_part(dataset: Dataset) -> None:
     assert set(result.validation_auc) == {f"C={c}" for c in (0.03, 0.1, 0.3, 1.0, 3.0)}
 
 
+def test_prepared_questions_carry_their_stored_structure(dataset: Dataset) -> None:
+    # Regression: list cells reached the model as numpy arrays and were read as empty, so
+    # every tag, code block and link feature was zero.
+    questions = [q for part in prepare(dataset, CONFIG).parts.values() for q in part.questions]
+    stored = dataset.table("questions", ["tags", "code_blocks", "links"]).to_pylist()
+    assert sum(map(len, (q.tags for q in questions))) > 0.9 * sum(len(r["tags"]) for r in stored)
+    assert sum(len(q.body.code_blocks) for q in questions) > 0
+    assert sum(len(q.body.links) for q in questions) > 0
+    with_tags = next(q for q in questions if q.tags)
+    assert all(isinstance(t, str) and t for t in with_tags.tags)
+
+
 def test_same_seed_same_model(dataset: Dataset) -> None:
     first = train(prepare(dataset, CONFIG), CONFIG)
     second = train(prepare(dataset, CONFIG), CONFIG)

@@ -14,7 +14,7 @@ from tests.conftest import DUMPS, run_askwell
 pytestmark = pytest.mark.data
 
 
-def test_train_writes_bundle_evaluation_andrun_askwell(tmp_path: Path) -> None:
+def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     sites = ("beer.stackexchange.com", "ai.stackexchange.com", "coffee.stackexchange.com")
     assert (
@@ -43,8 +43,46 @@ def test_train_writes_bundle_evaluation_andrun_askwell(tmp_path: Path) -> None:
     # Test questions with an unknown label are dropped, never counted as negatives.
     assert 0 < evaluation["test"]["n_test"] <= evaluation["split"]["sizes"]["test"]
 
+    errors = evaluation["test"]["errors"]
+    assert 0 < len(errors["worst"]) <= 100 and errors["n_mistakes"] >= len(errors["worst"])
+    assert sum(c["n"] for c in errors["causes"]) == len(errors["worst"])
+    assert "Error analysis" in out.with_suffix(".report.html").read_text()
+    card = out.with_suffix(".card.md").read_text()
+    for section in ("## Intended use", "## Data", "CC BY-SA", "## Metrics", "## Limitations",
+                    "## Ethical considerations", "beer.stackexchange.com"):  # fmt: skip
+        assert section in card
+
     listed = run_askwell("experiments", "list", "--config", str(config), cwd=tmp_path)
     assert listed.returncode == 0 and "answered" in listed.stdout
+
+    # askwell evaluate on the same dataset reproduces the training evaluation exactly.
+    again = tmp_path / "again" / "answered"
+    result = run_askwell("evaluate", str(out), str(ds), "-o", str(again), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "not the one the bundle was trained on" not in result.stdout
+    reevaluated = json.loads(again.with_suffix(".evaluation.json").read_text())
+    assert reevaluated["test"]["metrics"] == evaluation["test"]["metrics"]
+    assert reevaluated["test"]["errors"] == evaluation["test"]["errors"]
+    assert reevaluated["learning_curve"] == evaluation["learning_curve"]
+    assert again.with_suffix(".report.html").exists() and again.with_suffix(".card.md").exists()
+
+    # On another dataset it says so; a broken label table is one clear line.
+    other = tmp_path / "other"
+    assert (
+        run_askwell("ingest", str(DUMPS / sites[0]), "-o", str(other), cwd=tmp_path).returncode == 0
+    )
+    result = run_askwell(
+        "evaluate", str(out), str(other), "-o", str(tmp_path / "o" / "x"), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not the one the bundle was trained on" in result.stdout
+    bad = tmp_path / "labels.json"
+    bad.write_text('{"not": "a list"}')
+    result = run_askwell(
+        "evaluate", str(out), str(ds), "-o", str(tmp_path / "y"), "--labels", str(bad),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2 and f"{bad}: not a label comparison" in result.stderr
 
 
 def test_unknown_label_is_a_clear_error(tmp_path: Path) -> None:

@@ -356,3 +356,22 @@ def test_sentences_are_ordered_trimmed_spans_that_hold_every_word(text: str) -> 
 @given(st.text(max_size=40))
 def test_syllables_are_at_least_one(word: str) -> None:
     assert syllables(word) >= 1
+
+
+def test_tags_are_whole_binary_tokens_and_optional() -> None:
+    from askwell.features.pipeline import QuestionFeatures
+
+    tagged = [
+        Question.from_html("How do I loop?", "<p>I tried a loop</p>", ("python", "for-loop")),
+        Question.from_html("Why?", "<p>text</p>", ("Python",)),
+        Question.from_html("What?", "<p>text</p>", ("for-loop", "for-loop")),
+    ]
+    features = QuestionFeatures(max_word_features=0, max_char_features=0).fit(tagged)
+    names = [n for n in features.get_feature_names_out() if n.startswith("tag:")]
+    assert names == ["tag:for-loop", "tag:python"]  # hyphenated tags stay whole; case folded
+    x = features.transform(tagged)[:, -2:].toarray()
+    assert x.tolist() == [[1, 1], [0, 1], [1, 0]]  # binary, whatever the repeats
+    untagged = [Question.from_html("How?", "<p>text</p>"), Question.from_html("Why?", "")]
+    fitted = QuestionFeatures(max_word_features=0, max_char_features=0).fit(untagged)
+    assert not [n for n in fitted.get_feature_names_out() if n.startswith("tag:")]
+    assert fitted.transform(untagged).shape[0] == 2

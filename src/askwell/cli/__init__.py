@@ -6,6 +6,7 @@ import typer
 
 from askwell import __version__
 from askwell.cli import data as data_cli
+from askwell.cli import evaluate as evaluate_cli
 from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
 from askwell.cli import labels as labels_cli
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.command("ingest")(ingest_cli.ingest_command)
 app.add_typer(data_cli.app, name="data")
 app.command("train")(train_cli.train_command)
+app.command("evaluate")(evaluate_cli.evaluate_command)
 app.command("labels")(labels_cli.labels_command)
 app.add_typer(experiments_cli.app, name="experiments")
 

@@ -28,6 +28,13 @@ ConfigOption = typer.Option(
 )
 
 
+LabelsOption = typer.Option(
+    None,
+    "--labels",
+    help="The label comparison from askwell labels --out, shown in the model card.",
+)
+
+
 def console() -> Console:
     return Console()
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
+from askwell.cli.common import ConfigOption, LabelsOption, console, load_settings, reports_errors
+from askwell.errors import InputError, OutputError
+
+if TYPE_CHECKING:
+    from askwell.data.dataset import Dataset
 
 
 @reports_errors
@@ -21,7 +25,8 @@ def train_command(
         ...,
         "--out",
         "-o",
-        help="Where to write the model bundle (*.askwell); the evaluation goes beside it as JSON.",
+        help="Where to write the model bundle (*.askwell); the evaluation, report and model card "
+        "go beside it.",
     ),
     label: str | None = typer.Option(
         None, "--label", help="What 'good' means (see the labels registry). [config: train.label]"
@@ -30,7 +35,7 @@ def train_command(
         None, "--split", help="time, author or random. [config: train.split]"
     ),
     model: str | None = typer.Option(
-        None, "--model", help="logreg or lightgbm. [config: train.model]"
+        None, "--model", help="logreg, lightgbm or blend. [config: train.model]"
     ),
     seed: int | None = typer.Option(None, "--seed", help="[config: train.seed]"),
     track: bool = typer.Option(
@@ -38,17 +43,19 @@ def train_command(
         "--track/--no-track",
         help="Log the run to the MLflow store (see askwell experiments).",
     ),
+    labels_file: Path | None = LabelsOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Train on the training part, tune and calibrate on validation, evaluate once on test
-    (with 95% bootstrap intervals and every baseline), and write a self-describing bundle."""
+    (with 95% bootstrap intervals and every baseline), and write a self-describing bundle with,
+    beside it, the evaluation (JSON), its report (HTML) and the model card (Markdown)."""
     from askwell.data.dataset import Dataset
     from askwell.data.labels import get_label
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
-    from askwell.models.report import write_report
     from askwell.models.train import TrainConfig, learning_curve, prepare, train
+    from askwell.versioning import code_version
 
     settings = load_settings(
         config,
@@ -60,13 +67,12 @@ def train_command(
         },
     )
     train_config = TrainConfig(**settings.train.model_dump())
+    comparison = read_label_table(labels_file) if labels_file is not None else None
     data = Dataset.open(dataset)
-    get_label(train_config.label)  # an unknown name fails before any work
+    label_spec = get_label(train_config.label)  # an unknown name fails before any work
     prepared = prepare(data, train_config)
     result = train(prepared, train_config)
-    evaluation = evaluate(result.model, prepared, train_config.seed)
-    label_spec = get_label(train_config.label)
-    summary = {
+    training = {
         **result.summary(),
         "split": {
             "sizes": prepared.split_report.sizes,
@@ -74,23 +80,27 @@ def train_command(
             "undated_dropped": prepared.split_report.undated_dropped,
             "unknown_label_dropped": prepared.unknown_label,
         },
-        "test": evaluation,
+        "data": data_summary(data),
+        "code_version": code_version(),
+        "learning_curve": learning_curve(prepared, train_config),
     }
-    summary["learning_curve"] = learning_curve(prepared, train_config)
+    evaluation = evaluate(result.model, prepared, train_config.seed)
     info = BundleInfo(
         name=out.stem,
         label={"name": label_spec.name, "description": label_spec.description},
         feature_schema=feature_names(),
         data_fingerprint=prepared.fingerprint,
-        config=result.summary()["config"],
-        metrics=_headline(evaluation),
+        config=training["config"],
+        metrics=headline(evaluation),
+        training=training,
     )
     save_bundle(out, result.model, info)
-    report = out.with_suffix(".evaluation.json")
-    report.write_text(json.dumps(summary, indent=2, default=_jsonable) + "\n", encoding="utf-8")
-    page = write_report(summary, out.with_suffix(".report.html"))
-    _print(summary, out, report)
-    console().print(f"report: {page}", highlight=False)
+    summary = {**training, "test": evaluation}
+    written = write_evaluation(summary, out, comparison)
+    print_summary(summary)
+    console().print(f"bundle: {out}", highlight=False)
+    for kind, path in written.items():
+        console().print(f"{kind}: {path}", highlight=False)
     if track:
         from askwell.models.registry import Tracker
 
@@ -98,17 +108,75 @@ def train_command(
             run_name=out.stem,
             config=summary["config"],
             params=result.model.params,
-            metrics=_headline(evaluation),
+            metrics=headline(evaluation),
             data_fingerprint=prepared.fingerprint,
             code_version=info.code_version,
-            artifacts=[report, page],
+            artifacts=list(written.values()),
             bundle=out,
             label=label_spec.name,
         )
         console().print(f"tracked as MLflow run {run_id}", highlight=False)
 
 
-def _headline(evaluation: dict[str, Any]) -> dict[str, float]:
+def data_summary(dataset: Dataset) -> dict[str, Any]:
+    """The dataset's fingerprint and sources, for the card (file names, not local paths)."""
+    return {
+        "fingerprint": dataset.fingerprint,
+        "sources": [
+            {
+                "site": i.get("site"),
+                "file": "/".join(Path(str(i.get("source", ""))).parts[-2:]),
+                "kind": i.get("kind"),
+                "questions": int((i.get("kept") or {}).get("questions", 0)),
+                "sha256": i.get("sha256"),
+            }
+            for i in dataset.manifest.get("inputs", [])
+        ],
+    }
+
+
+def read_label_table(path: Path) -> list[dict[str, Any]]:
+    """The label comparison written by ``askwell labels --out``."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (write it with askwell labels --out)") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a label comparison ({exc})") from None
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and "label" in r and ("error" in r or "roc_auc" in r) for r in rows
+    ):
+        raise InputError(
+            f"{path}: not a label comparison (expected the JSON list askwell labels --out writes)"
+        )
+    return rows
+
+
+def write_evaluation(
+    summary: dict[str, Any], stem: Path, labels: list[dict[str, Any]] | None
+) -> dict[str, Path]:
+    """The evaluation as JSON, its HTML report and the model card, beside ``stem``."""
+    from askwell.models.card import model_card
+    from askwell.models.report import write_report
+
+    paths = {
+        "evaluation": stem.with_suffix(".evaluation.json"),
+        "report": stem.with_suffix(".report.html"),
+        "model card": stem.with_suffix(".card.md"),
+    }
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        paths["evaluation"].write_text(
+            json.dumps(summary, indent=2, default=_jsonable) + "\n", encoding="utf-8"
+        )
+        paths["model card"].write_text(model_card(summary, labels), encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{stem.parent}: cannot write the evaluation ({exc})") from None
+    write_report(summary, paths["report"])
+    return paths
+
+
+def headline(evaluation: dict[str, Any]) -> dict[str, float]:
     """The numbers a bundle and a run carry: test metrics and their interval bounds."""
     out = {f"test_{k}": float(v) for k, v in evaluation["metrics"].items()}
     for name, est in evaluation["intervals"].items():
@@ -124,7 +192,7 @@ def _jsonable(value: object) -> object:
     return float(value) if hasattr(value, "__float__") else str(value)
 
 
-def _print(summary: dict[str, Any], bundle: Path, report: Path) -> None:
+def print_summary(summary: dict[str, Any]) -> None:
     test = summary["test"]
     table = Table(
         title=f"{summary['config']['label']} · {summary['config']['model']} · "
@@ -148,4 +216,3 @@ def _print(summary: dict[str, Any], bundle: Path, report: Path) -> None:
         f"Spearman rho(score, answers) within site, size-weighted: {rho:.3f}",
         highlight=False,
     )
-    out.print(f"bundle: {bundle}\nevaluation: {report}", highlight=False)

@@ -7,6 +7,7 @@ vocabularies and the scaling of catalog features are learned there and nowhere e
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Self
 
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
@@ -27,11 +28,17 @@ def question_text(question: Question) -> str:
     return "\n".join((question.title, question.body.text, *question.body.code_blocks))
 
 
+def tag_text(question: Question) -> str:
+    """Tags as one string of whole-tag tokens (a tag is never split at its hyphens)."""
+    return " ".join(question.tags)
+
+
 class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
-    """Catalog features (log-scaled counts, standardised) + word and title-character TF-IDF.
+    """Catalog features (log-scaled counts, standardised) + word and title-character TF-IDF +
+    tags (binary: how much attention a topic draws is part of how a question is received).
 
     Setting ``max_word_features`` or ``max_char_features`` to 0 leaves that part out, and
-    ``use_catalog=False`` leaves the interpretable part out (for ablations).
+    ``use_catalog=False`` or ``use_tags=False`` leaves that part out (for ablations).
     """
 
     def __init__(
@@ -40,11 +47,13 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         max_word_features: int = 20_000,
         max_char_features: int = 5_000,
         min_df: int = 2,
+        use_tags: bool = True,
     ) -> None:
         self.use_catalog = use_catalog
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df = min_df
+        self.use_tags = use_tags
 
     def fit(self, questions: Sequence[Question], y: Any = None) -> Self:
         self.catalog_names_ = feature_names() if self.use_catalog else []
@@ -57,6 +66,14 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         )
         self.char_ = (
             self._char().fit([q.title for q in questions]) if (self.max_char_features) else None
+        )
+        # Without any tag seen min_df times (SEDE exports without Tags) the block is left out
+        # rather than fitted empty, which scikit-learn refuses.
+        tag_df = Counter(t.lower() for q in questions for t in set(q.tags))
+        self.tags_ = (
+            self._tags().fit([tag_text(q) for q in questions])
+            if self.use_tags and any(n >= self.min_df for n in tag_df.values())
+            else None
         )
         return self
 
@@ -76,6 +93,8 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             blocks.append(self.word_.transform([question_text(q) for q in questions]))
         if self.char_ is not None:
             blocks.append(self.char_.transform([q.title for q in questions]))
+        if self.tags_ is not None:
+            blocks.append(self.tags_.transform([tag_text(q) for q in questions]))
         return sparse.hstack(blocks, format="csr")
 
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.str_]:
@@ -85,6 +104,8 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             names += [f"word:{t}" for t in self.word_.get_feature_names_out()]
         if self.char_ is not None:
             names += [f"title_chars:{t}" for t in self.char_.get_feature_names_out()]
+        if self.tags_ is not None:
+            names += [f"tag:{t}" for t in self.tags_.get_feature_names_out()]
         return np.array(names)
 
     def _word(self) -> TfidfVectorizer:
@@ -96,6 +117,11 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             sublinear_tf=True,
             strip_accents="unicode",
             dtype=np.float32,
+        )
+
+    def _tags(self) -> CountVectorizer:
+        return CountVectorizer(
+            token_pattern=r"\S+", lowercase=True, binary=True, min_df=self.min_df, dtype=np.float32
         )
 
     def _char(self) -> TfidfVectorizer:

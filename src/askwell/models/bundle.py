@@ -1,10 +1,11 @@
 """A trained model as one self-describing, checksummed file.
 
 A bundle (``*.askwell``, a zip archive) holds the fitted model (feature pipeline included) and
-``bundle.json``: the label it predicts, the feature schema it expects, the config and metrics
-of its training run, the fingerprint of the data it was trained on, the code version, and a
-sha256 of every other member plus one over the whole description. Loading checks all of it
-before unpickling anything, and fails with a clear error when a byte or the schema is off.
+``bundle.json``: the label it predicts, the feature schema it expects, the config, metrics
+and training summary of its run, the fingerprint of the data it was trained on, the code
+version, and a sha256 of every other member plus one over the whole description. Loading
+checks all of it before unpickling anything, and fails with a clear error when a byte or the
+schema is off.
 
 Only load bundles you trust: the model member is a pickle.
 """
@@ -17,6 +18,7 @@ import pickle
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,16 @@ class BundleInfo:
     data_fingerprint: str
     config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # How it was trained: parameters, validation scores, split sizes, learning curve.
+    training: dict[str, Any] = field(default_factory=dict)
     code_version: str = field(default_factory=code_version)
     format_version: int = FORMAT_VERSION
+
+
+def default_bundle() -> Path:
+    """The model askwell ships: trained by ``make model`` on the shared Stack Exchange dumps
+    (see its card, ``default.card.md``, beside it)."""
+    return Path(str(files("askwell") / "assets" / "default.askwell"))
 
 
 def _digest(data: bytes) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from askwell.models import metrics as m
+from askwell.models.contributions import display_name
 from askwell.models.heuristic import HeuristicScorer
 from askwell.models.train import PreparedData, QualityModel
 from askwell.records import Question
@@ -155,6 +156,81 @@ def slices(
     return result
 
 
+WORST = 100
+TOP_FEATURES = 3
+EXAMPLES_PER_CAUSE = 3
+_EXCERPT = 300
+
+
+def worst_errors(
+    model: QualityModel,
+    questions: Sequence[Question],
+    catalog: npt.NDArray[np.float64] | None,
+    frame: Any,
+    y: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    n: int = WORST,
+) -> dict[str, Any]:
+    """The ``n`` most confident mistakes at the model's threshold, each with its text, score,
+    label and the features that pushed it most towards the wrong answer; and the mistakes
+    grouped into recurring causes: (kind of mistake, the idea that pushed hardest)."""
+    wrong = (p >= model.threshold).astype(int) != y
+    confidence = np.where(y == 1, 1 - p, p)  # how sure the model was of the wrong answer
+    rows = [int(i) for i in np.argsort(-confidence, kind="stable") if wrong[i]][:n]
+    if not rows:
+        return {"n_mistakes": 0, "worst": [], "causes": []}
+    picked = [questions[i] for i in rows]
+    contrib = model.contributions(picked, None if catalog is None else catalog[rows])
+    grouped, groups = contrib.grouped()
+    worst: list[dict[str, Any]] = []
+    for k, i in enumerate(rows):
+        # Towards the wrong answer: up for a false positive, down for a false negative.
+        sign = 1.0 if y[i] == 0 else -1.0
+        row = contrib.values.getrow(k)
+        pushes = sorted(
+            zip(row.indices.tolist(), (sign * row.data).tolist(), strict=True),
+            key=lambda t: (-t[1], t[0]),
+        )
+        by_group = sign * grouped[k]
+        q = questions[i]
+        worst.append(
+            {
+                "site": str(frame["site"].iloc[i]),
+                "id": int(frame["id"].iloc[i]),
+                "title": q.title,
+                "excerpt": q.body.text[:_EXCERPT],
+                "score": float(p[i]),
+                "label": int(y[i]),
+                "kind": "false positive" if y[i] == 0 else "false negative",
+                "top_features": [
+                    {
+                        "feature": contrib.names[j],
+                        "display": display_name(contrib.names[j]),
+                        "push": float(v),
+                    }
+                    for j, v in pushes[:TOP_FEATURES]
+                    if v > 0
+                ],
+                "cause": groups[int(np.argmax(by_group))],
+            }
+        )
+    causes: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for w in worst:
+        causes.setdefault((w["kind"], w["cause"]), []).append(w)
+    table = [
+        {
+            "kind": kind,
+            "cause": cause,
+            "n": len(members),
+            "share": len(members) / len(worst),
+            "mean_score": float(np.mean([w["score"] for w in members])),
+            "examples": [w["title"] for w in members[:EXAMPLES_PER_CAUSE]],
+        }
+        for (kind, cause), members in sorted(causes.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+    return {"n_mistakes": int(wrong.sum()), "worst": worst, "causes": table}
+
+
 def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str, Any]:
     """Scores the test part once and measures it; see the module docstring."""
     test = data.parts["test"]
@@ -194,6 +270,7 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
             "roc_auc": m.roc_auc(y[rows], p[rows]),
         }
     result["slices"] = slices(test.questions, sites.tolist(), y, p, seed)
+    result["errors"] = worst_errors(model, test.questions, test.catalog, test.frame, y, p)
     answers = test.frame["answer_count"].to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(answers)
     tracking = m.spearman_by_group(p[known], answers[known], sites[known])

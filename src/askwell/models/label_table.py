@@ -36,7 +36,11 @@ def compare_labels(
     labelled = LabelInputs(frame, inputs.answers, inputs.sources_without_accepted)
     for name in labels or sorted(LABELS):
         label = LABELS[name]
-        row: dict[str, Any] = {"label": name, "description": label.description}
+        row: dict[str, Any] = {
+            "label": name,
+            "description": label.description,
+            "model": config.model,
+        }
         row["positive_rate_by_part"] = positive_rate_by_part(label(labelled), frame["part"])
         try:
             data = prepare(dataset, replace(config, label=name))

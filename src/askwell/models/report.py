@@ -32,6 +32,8 @@ _EXTRA_CSS = """
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr));
         gap: 0 2em; }
 td.na { color: #888; font-style: italic; }
+.excerpt { color: #555; font-size: 0.9em; max-width: 60ch; }
+details summary { cursor: pointer; margin: 0.8em 0; }
 """
 # (key, name, plain meaning); the ones with a bootstrap interval are listed first.
 _METRICS = (
@@ -91,6 +93,7 @@ def write_report(evaluation: dict[str, Any], out: Path) -> Path:
         *(figure_html(*f) for f in figures[4:]),
         _kpi(test),
         _slices(test),
+        _errors(test),
         _learning_curve(evaluation),
         _validation(evaluation),
         "</body></html>",
@@ -712,6 +715,63 @@ def _slices(test: dict[str, Any]) -> str:
             "Intervals are 95% bootstrap intervals over the slice's test questions; small "
             "slices give wide intervals."
         )
+    )
+    return "".join(parts)
+
+
+def _errors(test: dict[str, Any]) -> str:
+    """The most confident mistakes, their recurring causes first, then each one."""
+    e = html.escape
+    errors = _dict(test.get("errors"))
+    worst = [_dict(w) for w in _list(errors.get("worst"))]
+    parts = ["<h2>Error analysis</h2>"]
+    if not worst:
+        return parts[0] + _note(f"Mistakes at the threshold: {NA}.")
+    parts.append(
+        f"<p>The {len(worst)} most confident of the {_count(errors.get('n_mistakes'))} test "
+        "mistakes at the chosen threshold. A mistake's <em>cause</em> is the idea (a group of "
+        "features) that pushed its score hardest towards the wrong answer.</p>"
+    )
+    causes = [_dict(c) for c in _list(errors.get("causes"))]
+    parts.append("<h3>Recurring causes</h3>")
+    parts.append(
+        _table(
+            ["mistake", "pushed by", "mistakes", "share", "mean score", "examples"],
+            [
+                [
+                    _text(c.get("kind")),
+                    _text(c.get("cause")),
+                    _count(c.get("n")),
+                    _pct(c.get("share")),
+                    _fmt(c.get("mean_score")),
+                    " · ".join(_text(t) for t in _list(c.get("examples"))),
+                ]
+                for c in causes
+            ],
+            frozenset({2, 3, 4}),
+        )
+    )
+    rows = []
+    for w in worst:
+        features = ", ".join(
+            f"{_text(f.get('display'))} ({_fmt(f.get('push'), 2)})"
+            for f in (_dict(x) for x in _list(w.get("top_features")))
+        )
+        excerpt = _text(w.get("excerpt"))
+        rows.append(
+            "<tr>"
+            f"<td>{e(_text(w.get('site')))}<br>#{e(_text(w.get('id')))}</td>"
+            f"<td><strong>{e(_text(w.get('title')))}</strong>"
+            f"<div class='excerpt'>{e(excerpt)}</div></td>"
+            f"<td class='num'>{e(_fmt(w.get('score')))}</td>"
+            f"<td>{e(_text(w.get('kind')))}</td>"
+            f"<td>{e(features)}</td></tr>"
+        )
+    parts.append(
+        "<details><summary>Each mistake, most confident first</summary>"
+        "<div class='scroll'><table><thead><tr><th>question</th><th>title and text</th>"
+        "<th>score</th><th>mistake</th><th>top features towards the mistake (logit push)</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div></details>"
     )
     return "".join(parts)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import product
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -27,10 +28,11 @@ from askwell.data.split import SplitConfig, SplitReport, split
 from askwell.errors import AskwellError
 from askwell.features.catalog import feature_matrix
 from askwell.features.pipeline import QuestionFeatures
+from askwell.models.contributions import Contributions, contributions
 from askwell.models.metrics import choose_threshold
 from askwell.records import Question
 
-ModelKind = Literal["logreg", "lightgbm"]
+ModelKind = Literal["logreg", "lightgbm", "blend"]
 _TEXT_COLUMNS = [
     "site", "id", "title", "tags", "body_text", "code_blocks", "inline_code", "links",
     "images", "quotes", "n_lists", "n_list_items", "n_paragraphs", "n_blockquotes",
@@ -56,6 +58,7 @@ class TrainConfig:
     max_word_features: int = 20_000
     max_char_features: int = 5_000
     use_catalog: bool = True
+    use_tags: bool = True
 
 
 @dataclass
@@ -133,6 +136,19 @@ class QualityModel:
         proba: npt.NDArray[np.float64] = self.calibrated.predict_proba(x)[:, 1]
         return proba
 
+    @property
+    def estimator(self) -> Any:
+        """The fitted estimator under the calibration."""
+        return self.calibrated.estimator.estimator  # CalibratedClassifierCV → FrozenEstimator
+
+    def contributions(
+        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
+    ) -> Contributions:
+        """Each feature column's contribution to each question's (uncalibrated) logit."""
+        x = self.features.transform_with_catalog(questions, catalog)
+        names = [str(n) for n in self.features.get_feature_names_out()]
+        return contributions(self.estimator, x, names)
+
 
 @dataclass
 class TrainResult:
@@ -149,7 +165,7 @@ class TrainResult:
         }
 
 
-def _estimator(kind: ModelKind, params: dict[str, Any], seed: int) -> Any:
+def _estimator(kind: Literal["logreg", "lightgbm"], params: dict[str, Any], seed: int) -> Any:
     if kind == "logreg":
         return LogisticRegression(
             C=params["C"], max_iter=3000, solver="liblinear", random_state=seed
@@ -171,6 +187,50 @@ def _estimator(kind: ModelKind, params: dict[str, Any], seed: int) -> Any:
     )
 
 
+def _search(
+    kind: Literal["logreg", "lightgbm"],
+    x_train: Any,
+    y_train: npt.NDArray[np.int64],
+    x_val: Any,
+    y_val: npt.NDArray[np.int64],
+    seed: int,
+) -> tuple[tuple[float, dict[str, Any], Any], dict[str, float]]:
+    """Fits every point of the kind's grid on train; the best by validation ROC-AUC (its
+    AUC, parameters and estimator), and every point's validation AUC."""
+    grid = _GRIDS[kind]
+    scores: dict[str, float] = {}
+    best: tuple[float, dict[str, Any], Any] | None = None
+    for values in product(*grid.values()):
+        params = dict(zip(grid, values, strict=True))
+        estimator = _estimator(kind, params, seed).fit(x_train, y_train)
+        auc = float(roc_auc_score(y_val, estimator.predict_proba(x_val)[:, 1]))
+        scores[",".join(f"{k}={v}" for k, v in params.items())] = auc
+        if best is None or auc > best[0]:
+            best = (auc, params, estimator)
+    assert best is not None
+    return best, scores
+
+
+class MeanEstimator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Averages fitted classifiers' probabilities. A linear model and a tree ensemble err on
+    different questions, so their mean ranks more steadily than either alone."""
+
+    def __init__(self, estimators: Sequence[Any]) -> None:
+        self.estimators = list(estimators)
+        self.classes_ = self.estimators[0].classes_
+
+    def fit(self, x: Any, y: Any) -> Self:
+        raise TypeError("MeanEstimator averages estimators fitted already")
+
+    def predict_proba(self, x: Any) -> npt.NDArray[np.float64]:
+        proba: npt.NDArray[np.float64] = np.mean([e.predict_proba(x) for e in self.estimators], 0)
+        return proba
+
+    def predict(self, x: Any) -> npt.NDArray[np.int64]:
+        labels: npt.NDArray[np.int64] = self.classes_[self.predict_proba(x).argmax(1)]
+        return labels
+
+
 def _ensure_catalog(part: Part) -> npt.NDArray[np.float64]:
     """The part's catalog features, computed once and kept on the part."""
     if part.catalog is None:
@@ -187,21 +247,26 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
         use_catalog=config.use_catalog,
         max_word_features=config.max_word_features,
         max_char_features=config.max_char_features,
+        use_tags=config.use_tags,
     ).fit(train_part.questions)
     x_train = features.transform_with_catalog(train_part.questions, train_part.catalog)
     x_val = features.transform_with_catalog(val_part.questions, val_part.catalog)
-    grid = _GRIDS[config.model]
+    kinds: tuple[Literal["logreg", "lightgbm"], ...] = (
+        ("logreg", "lightgbm") if config.model == "blend" else (config.model,)
+    )
     scores: dict[str, float] = {}
-    best: tuple[float, dict[str, Any], Any] | None = None
-    for values in product(*grid.values()):
-        params = dict(zip(grid, values, strict=True))
-        estimator = _estimator(config.model, params, config.seed).fit(x_train, train_part.y)
-        auc = float(roc_auc_score(val_part.y, estimator.predict_proba(x_val)[:, 1]))
-        scores[",".join(f"{k}={v}" for k, v in params.items())] = auc
-        if best is None or auc > best[0]:
-            best = (auc, params, estimator)
-    assert best is not None
-    _, params, estimator = best
+    chosen: list[tuple[float, dict[str, Any], Any]] = []
+    for kind in kinds:
+        best = _search(kind, x_train, train_part.y, x_val, val_part.y, config.seed)
+        chosen.append(best[0])
+        prefix = f"{kind}:" if config.model == "blend" else ""
+        scores.update({prefix + k: v for k, v in best[1].items()})
+    if config.model == "blend":
+        estimator: Any = MeanEstimator([e for _, _, e in chosen])
+        params: dict[str, Any] = {kind: p for kind, (_, p, _) in zip(kinds, chosen, strict=True)}
+        scores["blend"] = float(roc_auc_score(val_part.y, estimator.predict_proba(x_val)[:, 1]))
+    else:
+        _, params, estimator = chosen[0]
     calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
     calibrated.fit(x_val, val_part.y)
     val_p = calibrated.predict_proba(x_val)[:, 1]
@@ -230,7 +295,7 @@ def _ranking_auc(model: QualityModel, part: Part) -> float:
     """ROC-AUC of the fitted estimator before calibration: Platt scaling fitted on a small
     validation part can turn negative and reverse the ranking, hiding what was learned."""
     x = model.features.transform_with_catalog(part.questions, part.catalog)
-    return float(roc_auc_score(part.y, model.calibrated.estimator.predict_proba(x)[:, 1]))
+    return float(roc_auc_score(part.y, model.estimator.predict_proba(x)[:, 1]))
 
 
 def _diagnose(points: list[dict[str, Any]]) -> str:
