@@ -216,10 +216,11 @@ def brier_score(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
 
 
 def log_loss(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """Mean negative log-likelihood, with ``p`` clipped to [1e-15, 1 - 1e-15]."""
+    """Mean negative log-likelihood, each row's likelihood clipped to at least 1e-15."""
     y_, p_ = _check_binary(y, p)
-    q = np.clip(p_, _CLIP, 1.0 - _CLIP)
-    return float(-np.mean(np.where(y_ == 1, np.log(q), np.log1p(-q))))
+    # Clipping the likelihood, not p: 1 - (1 - 1e-15) rounds below 1e-15 in floating point.
+    likelihood = np.where(y_ == 1, p_, 1.0 - p_)
+    return float(-np.mean(np.log(np.clip(likelihood, _CLIP, 1.0))))
 
 
 def reliability_curve(
