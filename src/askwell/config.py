@@ -78,7 +78,7 @@ class TrackingSettings(_Strict):
 class TrainSettings(_Strict):
     """What to learn and how (askwell train); see askwell.models.train.TrainConfig."""
 
-    label: str = Field("answered", description="a name from the labels registry")
+    label: str = Field("good_answer_within_7d", description="a name from the labels registry")
     split: Literal["time", "author", "random"] = "time"
     model: Literal["logreg", "lightgbm", "blend"] = "logreg"
     seed: int = 0
@@ -88,6 +88,12 @@ class TrainSettings(_Strict):
     max_char_features: int = Field(5_000, ge=0)
     use_catalog: bool = True
     use_tags: bool = True
+    moderate_bins: int = Field(
+        5, ge=0, description="quantile bins for features best in a middle range (0: none)"
+    )
+    directional: bool = Field(
+        True, description="catalog features push only the way the catalog says is better"
+    )
 
 
 class Settings(_Strict):

@@ -11,6 +11,7 @@ import pytest
 from askwell.data.dataset import Dataset
 from askwell.features.catalog import feature_names
 from askwell.models.bundle import BundleInfo, load_bundle, save_bundle
+from askwell.models.metrics import binary_metrics
 from askwell.models.train import Part, TrainConfig, TrainingError, prepare, train
 from tests.conftest import DUMPS, ingest_dataset
 
@@ -61,6 +62,23 @@ def test_same_seed_same_model(dataset: Dataset) -> None:
         first.model.predict_proba(questions), second.model.predict_proba(questions)
     )
     assert first.validation_auc == second.validation_auc
+
+
+def test_blend_with_lightgbm_trains_identically_twice(dataset: Dataset) -> None:
+    config = replace(CONFIG, model="blend")
+    runs = []
+    for _ in range(2):
+        data = prepare(dataset, config)
+        result = train(data, config)
+        test = data.parts["test"]
+        runs.append(
+            (
+                binary_metrics(test.y, result.model.predict_proba(test.questions), 0.5),
+                result.validation_auc,
+            )
+        )
+    assert runs[0] == runs[1]
+    assert {k.split(":")[0] for k in runs[0][1]} == {"logreg", "lightgbm", "blend"}
 
 
 def test_model_learns_something_on_validation(dataset: Dataset) -> None:

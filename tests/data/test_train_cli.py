@@ -35,7 +35,8 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
     assert "heuristic" in result.stdout and "tracked as MLflow run" in result.stdout
 
     _, info = load_bundle(out, feature_names())
-    assert info.label["name"] == "answered" and info.metrics["test_roc_auc"] > 0.5
+    assert info.label["name"] == "good_answer_within_7d"  # the default label
+    assert info.metrics["test_roc_auc"] > 0.5
     evaluation = json.loads(out.with_suffix(".evaluation.json").read_text())
     assert set(evaluation["test"]["baselines"]) == {"random", "majority", "heuristic"}
     auc = evaluation["test"]["intervals"]["roc_auc"]
@@ -53,7 +54,7 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
         assert section in card
 
     listed = run_askwell("experiments", "list", "--config", str(config), cwd=tmp_path)
-    assert listed.returncode == 0 and "answered" in listed.stdout
+    assert listed.returncode == 0 and "answered" in listed.stdout  # the run, named for its file
 
     # askwell evaluate on the same dataset reproduces the training evaluation exactly.
     again = tmp_path / "again" / "answered"

@@ -103,3 +103,11 @@ def test_newer_format_is_refused(tmp_path: Path) -> None:
     path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info(format_version=2))
     with pytest.raises(BundleError, match="unsupported bundle format"):
         load_bundle(path)
+
+
+def test_members_are_compressed(tmp_path: Path) -> None:
+    path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info(config={"pad": "x" * 10_000}))
+    with zipfile.ZipFile(path) as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+        description = archive.getinfo("bundle.json")
+        assert description.compress_size < description.file_size / 10

@@ -375,3 +375,26 @@ def test_tags_are_whole_binary_tokens_and_optional() -> None:
     fitted = QuestionFeatures(max_word_features=0, max_char_features=0).fit(untagged)
     assert not [n for n in fitted.get_feature_names_out() if n.startswith("tag:")]
     assert fitted.transform(untagged).shape[0] == 2
+
+
+def test_moderate_features_get_range_bins_that_name_their_range() -> None:
+    from askwell.features.catalog import FEATURES
+    from askwell.features.pipeline import QuestionFeatures
+    from askwell.models.contributions import display_name, group_of
+
+    questions = [
+        Question.from_html("x" * n, "<p>" + "word " * (3 * n) + "</p>") for n in range(1, 60)
+    ]
+    features = QuestionFeatures(max_word_features=0, max_char_features=0, moderate_bins=3)
+    x = features.fit(questions).transform(questions).toarray()
+    names = list(features.get_feature_names_out())
+    title = [i for i, n in enumerate(names) if n.startswith("bin:title_chars:")]
+    assert len(title) == 3
+    assert (x[:, title].sum(1) == 1).all()  # each question falls in exactly one range
+    assert x[0, title[0]] == 1 and x[-1, title[-1]] == 1  # shortest first, longest last
+    moderate = {f.name for f in FEATURES if f.better == "moderate"}
+    assert {n.split(":")[1] for n in names if n.startswith("bin:")} <= moderate
+    assert group_of(names[title[0]]) == "length"
+    assert display_name(names[title[0]]).startswith("Title length 1 to ")
+    plain = QuestionFeatures(max_word_features=0, max_char_features=0, moderate_bins=0)
+    assert not [n for n in plain.fit(questions).get_feature_names_out() if n.startswith("bin:")]

@@ -119,20 +119,15 @@ def train_command(
 
 
 def data_summary(dataset: Dataset) -> dict[str, Any]:
-    """The dataset's fingerprint and sources, for the card (file names, not local paths)."""
-    return {
-        "fingerprint": dataset.fingerprint,
-        "sources": [
-            {
-                "site": i.get("site"),
-                "file": "/".join(Path(str(i.get("source", ""))).parts[-2:]),
-                "kind": i.get("kind"),
-                "questions": int((i.get("kept") or {}).get("questions", 0)),
-                "sha256": i.get("sha256"),
-            }
-            for i in dataset.manifest.get("inputs", [])
-        ],
-    }
+    """The dataset's fingerprint and, per site, the files read (names, not local paths) and
+    the questions kept: what the model card lists and attributes."""
+    sites: dict[str, dict[str, Any]] = {}
+    for i in dataset.manifest.get("inputs", []):
+        site = sites.setdefault(str(i.get("site")), {"site": i.get("site"), "files": [],
+                                                     "questions": 0})  # fmt: skip
+        site["files"].append("/".join(Path(str(i.get("source", ""))).parts[-2:]))
+        site["questions"] += int((i.get("kept") or {}).get("questions", 0))
+    return {"fingerprint": dataset.fingerprint, "sources": list(sites.values())}
 
 
 def read_label_table(path: Path) -> list[dict[str, Any]]:

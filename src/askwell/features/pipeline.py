@@ -7,6 +7,8 @@ vocabularies and the scaling of catalog features are learned there and nowhere e
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Self
@@ -16,10 +18,10 @@ import numpy.typing as npt
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from askwell.features.catalog import feature_matrix, feature_names
+from askwell.features.catalog import FEATURES, feature_matrix, feature_names
 from askwell.records import Question
 
 
@@ -48,17 +50,34 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         max_char_features: int = 5_000,
         min_df: int = 2,
         use_tags: bool = True,
+        moderate_bins: int = 5,
     ) -> None:
         self.use_catalog = use_catalog
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df = min_df
         self.use_tags = use_tags
+        self.moderate_bins = moderate_bins
 
     def fit(self, questions: Sequence[Question], y: Any = None) -> Self:
         self.catalog_names_ = feature_names() if self.use_catalog else []
+        self.bins_: KBinsDiscretizer | None = None
         if self.use_catalog:
-            self.scaler_ = StandardScaler().fit(_signed_log(feature_matrix(questions)))
+            logged = _signed_log(feature_matrix(questions))
+            self.scaler_ = StandardScaler().fit(logged)
+            if self.moderate_bins:
+                # A "moderate" feature is best in a middle range (a title neither 3 nor 300
+                # characters long): one straight coefficient cannot say so, bins can.
+                self.moderate_ = [i for i, f in enumerate(FEATURES) if f.better == "moderate"]
+                with warnings.catch_warnings():  # tied values merge bins: expected, not news
+                    warnings.simplefilter("ignore", UserWarning)
+                    self.bins_ = KBinsDiscretizer(
+                        n_bins=self.moderate_bins,
+                        encode="onehot",
+                        strategy="quantile",
+                        quantile_method="averaged_inverted_cdf",
+                        subsample=None,
+                    ).fit(logged[:, self.moderate_])
         self.word_ = (
             self._word().fit([question_text(q) for q in questions])
             if (self.max_word_features)
@@ -67,6 +86,11 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.char_ = (
             self._char().fit([q.title for q in questions]) if (self.max_char_features) else None
         )
+        for vectorizer in (self.word_, self.char_):
+            if vectorizer is not None:
+                # Every term cut by min_df / max_df / max_features: only for introspection,
+                # and many times the vocabulary's size in a saved bundle.
+                vectorizer.stop_words_ = None
         # Without any tag seen min_df times (SEDE exports without Tags) the block is left out
         # rather than fitted empty, which scikit-learn refuses.
         tag_df = Counter(t.lower() for q in questions for t in set(q.tags))
@@ -88,7 +112,10 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         blocks = []
         if self.use_catalog:
             values = catalog if catalog is not None else feature_matrix(questions)
-            blocks.append(sparse.csr_matrix(self.scaler_.transform(_signed_log(values))))
+            logged = _signed_log(values)
+            blocks.append(sparse.csr_matrix(self.scaler_.transform(logged)))
+            if self.bins_ is not None:
+                blocks.append(sparse.csr_matrix(self.bins_.transform(logged[:, self.moderate_])))
         if self.word_ is not None:
             blocks.append(self.word_.transform([question_text(q) for q in questions]))
         if self.char_ is not None:
@@ -100,6 +127,13 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.str_]:
         check_is_fitted(self, "catalog_names_")
         names = list(self.catalog_names_)
+        if self.bins_ is not None:
+            for i, edges in zip(self.moderate_, self.bins_.bin_edges_, strict=True):
+                raw = np.sign(edges) * np.expm1(np.abs(edges))  # back from the signed log
+                names += [
+                    f"bin:{FEATURES[i].name}:{lo:.3g} to {hi:.3g}"
+                    for lo, hi in itertools.pairwise(raw)
+                ]
         if self.word_ is not None:
             names += [f"word:{t}" for t in self.word_.get_feature_names_out()]
         if self.char_ is not None:

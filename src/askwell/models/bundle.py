@@ -78,7 +78,9 @@ def save_bundle(path: Path, model: object, info: BundleInfo) -> Path:
             (_DESCRIPTION, json.dumps(description, indent=2).encode()),
             (_MODEL, model_bytes),
         ):
-            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            member = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            member.compress_type = zipfile.ZIP_DEFLATED  # a ZipInfo ignores the archive's
+            archive.writestr(member, data)
     tmp.replace(path)
     return path
 

@@ -9,6 +9,7 @@ evaluate``); the prose around it is fixed. When the label comparison (``askwell 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from askwell.data.labels import LABELS
@@ -73,6 +74,11 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         f"- Split: per-site `{config.get('split')}` split, test fraction "
         f"{config.get('test_fraction')}, validation {config.get('val_fraction')} of train; "
         f"seed {config.get('seed')}. Sizes: {summary.get('split', {}).get('sizes')}.",
+        "- Validation ROC-AUC of each candidate (the best was kept): "
+        + ", ".join(f"{k} {_f(v)}" for k, v in summary.get("validation_auc", {}).items())
+        + ".",
+        "- Directional fitting: catalog features with a documented better direction can only "
+        "push the score that way, so the score and the editor's advice agree.",
         f"- Data fingerprint `{str(data.get('fingerprint', '?'))[:16]}`; code version "
         f"`{summary.get('code_version', '?')}`.",
         "",
@@ -92,9 +98,13 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         "stackexchange).",
         "",
         *_table(
-            ["site", "source", "questions"],
+            ["site", "files", "questions"],
             [
-                [str(s.get("site")), str(s.get("file")), f"{s.get('questions', 0):,}"]
+                [
+                    str(s.get("site")),
+                    ", ".join(Path(f).name for f in s.get("files", [])),
+                    f"{s.get('questions', 0):,}",
+                ]
                 for s in data.get("sources", [])
             ],
         ),
@@ -156,20 +166,35 @@ def _label_choice(label: str, labels: Sequence[dict[str, Any]] | None) -> list[s
         f"{verdict}",
         "",
         *_table(
-            ["label", "test ROC-AUC [95% CI]", "rho answers", "rho accepted"],
             [
-                [f"`{r['label']}`", "cannot learn", "", ""]
+                "label",
+                "test ROC-AUC [95% CI]",
+                "rho answers",
+                "rho accepted",
+                "positive rate train / test",
+            ],
+            [
+                [f"`{r['label']}`", "cannot learn", "", "", _rates(r)]
                 if "error" in r
                 else [
                     f"`{r['label']}`",
                     _ci(r["roc_auc"]),
                     _f(r["spearman_answer_count"]),
                     _f(r["spearman_accepted"]),
+                    _rates(r),
                 ]
                 for r in labels
             ],
         ),
+        "The positive rates show each label's age bias on the time split: a label whose "
+        "rate falls from train to test rewards questions for being old.",
+        "",
     ]
+
+
+def _rates(row: dict[str, Any]) -> str:
+    rates = row.get("positive_rate_by_part", {})
+    return f"{_f(rates.get('train'), 2)} / {_f(rates.get('test'), 2)}"
 
 
 def _metrics(test: dict[str, Any], kpi: dict[str, Any]) -> list[str]:

@@ -53,7 +53,9 @@ class Contributions:
 
 def group_of(name: str) -> str:
     """The idea a feature column belongs to: its catalog group, or its text block's."""
-    prefix, sep, _ = name.partition(":")
+    prefix, sep, rest = name.partition(":")
+    if prefix == "bin":  # a range of a catalog feature belongs with the feature
+        return get_feature(rest.partition(":")[0]).group
     if sep:
         return _TEXT_BLOCKS.get(prefix, prefix)
     return get_feature(name).group
@@ -64,6 +66,9 @@ def display_name(name: str) -> str:
     prefix, sep, rest = name.partition(":")
     if not sep:
         return get_feature(name).display
+    if prefix == "bin":
+        feature, _, span = rest.partition(":")
+        return f"{get_feature(feature).display} {span}"
     return {"word": f"word “{rest}”", "title_chars": f"title “{rest}”", "tag": f"tag [{rest}]"}.get(
         prefix, name
     )

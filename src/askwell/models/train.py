@@ -19,7 +19,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from askwell.data.dataset import Dataset
@@ -29,6 +28,7 @@ from askwell.errors import AskwellError
 from askwell.features.catalog import feature_matrix
 from askwell.features.pipeline import QuestionFeatures
 from askwell.models.contributions import Contributions, contributions
+from askwell.models.linear import DirectionalLogisticRegression, directions
 from askwell.models.metrics import choose_threshold
 from askwell.records import Question
 
@@ -49,7 +49,7 @@ class TrainingError(AskwellError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    label: str = "answered"
+    label: str = "good_answer_within_7d"
     split: str = "time"
     model: ModelKind = "logreg"
     seed: int = 0
@@ -59,6 +59,8 @@ class TrainConfig:
     max_char_features: int = 5_000
     use_catalog: bool = True
     use_tags: bool = True
+    moderate_bins: int = 5  # quantile bins for features best in a middle range (0: none)
+    directional: bool = True  # catalog features push only the way the catalog says is better
 
 
 @dataclass
@@ -165,13 +167,20 @@ class TrainResult:
         }
 
 
-def _estimator(kind: Literal["logreg", "lightgbm"], params: dict[str, Any], seed: int) -> Any:
+def _estimator(
+    kind: Literal["logreg", "lightgbm"],
+    params: dict[str, Any],
+    seed: int,
+    signs: npt.NDArray[np.int64] | None = None,
+) -> Any:
+    """An unfitted estimator; ``signs`` (per column: +1, -1 or 0) bounds the way each
+    column may push the score, as coefficient signs or as LightGBM monotone constraints."""
     if kind == "logreg":
-        return LogisticRegression(
-            C=params["C"], max_iter=3000, solver="liblinear", random_state=seed
-        )
+        return DirectionalLogisticRegression(C=params["C"], signs=signs)
     from lightgbm import LGBMClassifier
 
+    if signs is not None:
+        params = {**params, "monotone_constraints": signs.tolist()}
     return LGBMClassifier(
         learning_rate=0.05,
         colsample_bytree=0.5,
@@ -194,6 +203,7 @@ def _search(
     x_val: Any,
     y_val: npt.NDArray[np.int64],
     seed: int,
+    signs: npt.NDArray[np.int64] | None,
 ) -> tuple[tuple[float, dict[str, Any], Any], dict[str, float]]:
     """Fits every point of the kind's grid on train; the best by validation ROC-AUC (its
     AUC, parameters and estimator), and every point's validation AUC."""
@@ -202,7 +212,7 @@ def _search(
     best: tuple[float, dict[str, Any], Any] | None = None
     for values in product(*grid.values()):
         params = dict(zip(grid, values, strict=True))
-        estimator = _estimator(kind, params, seed).fit(x_train, y_train)
+        estimator = _estimator(kind, params, seed, signs).fit(x_train, y_train)
         auc = float(roc_auc_score(y_val, estimator.predict_proba(x_val)[:, 1]))
         scores[",".join(f"{k}={v}" for k, v in params.items())] = auc
         if best is None or auc > best[0]:
@@ -248,16 +258,19 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
         max_word_features=config.max_word_features,
         max_char_features=config.max_char_features,
         use_tags=config.use_tags,
+        moderate_bins=config.moderate_bins,
     ).fit(train_part.questions)
     x_train = features.transform_with_catalog(train_part.questions, train_part.catalog)
     x_val = features.transform_with_catalog(val_part.questions, val_part.catalog)
+    names = [str(n) for n in features.get_feature_names_out()]
+    signs = directions(names) if config.directional else None
     kinds: tuple[Literal["logreg", "lightgbm"], ...] = (
         ("logreg", "lightgbm") if config.model == "blend" else (config.model,)
     )
     scores: dict[str, float] = {}
     chosen: list[tuple[float, dict[str, Any], Any]] = []
     for kind in kinds:
-        best = _search(kind, x_train, train_part.y, x_val, val_part.y, config.seed)
+        best = _search(kind, x_train, train_part.y, x_val, val_part.y, config.seed, signs)
         chosen.append(best[0])
         prefix = f"{kind}:" if config.model == "blend" else ""
         scores.update({prefix + k: v for k, v in best[1].items()})
