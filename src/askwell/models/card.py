@@ -70,7 +70,8 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         f"{_f(summary.get('threshold'))} (chosen on validation).",
         "- Features: the interpretable catalog (34 features: lengths, readability, question "
         "form, code, structure, tags, tone, effort), word TF-IDF (1-2 grams) of title, prose "
-        "and code, title character n-grams, and tags.",
+        "and code, title character n-grams, tags, and quantile-range bins for the features "
+        "best in a middle range (title length, code share…).",
         f"- Split: per-site `{config.get('split')}` split, test fraction "
         f"{config.get('test_fraction')}, validation {config.get('val_fraction')} of train; "
         f"seed {config.get('seed')}. Sizes: {summary.get('split', {}).get('sizes')}.",
@@ -127,6 +128,9 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         "site's activity, time of day, how hard the problem is). ROC-AUC around 0.6-0.7 means "
         "the score ranks two questions correctly about two times in three: a nudge, not a "
         "verdict.",
+        "- The dumps hold only questions that survived: deleted ones (often the worst) are "
+        "not in them, so the model has seen few truly unanswerable questions; the "
+        "behavioural tests check that it still scores a non-question low.",
         "- Older questions had longer to collect answers and votes; the time split shows how "
         "the model fares on the newest questions, which is how it is used.",
         "- Word features learn topics as well as writing: a topic that drew many answers in "

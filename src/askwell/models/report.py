@@ -32,7 +32,8 @@ _EXTRA_CSS = """
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr));
         gap: 0 2em; }
 td.na { color: #888; font-style: italic; }
-.excerpt { color: #555; font-size: 0.9em; max-width: 60ch; }
+.excerpt { color: #555; font-size: 0.9em; }
+td.wrap { white-space: normal; min-width: 16em; max-width: 60ch; vertical-align: top; }
 details summary { cursor: pointer; margin: 0.8em 0; }
 """
 # (key, name, plain meaning); the ones with a bootstrap interval are listed first.
@@ -761,11 +762,11 @@ def _errors(test: dict[str, Any]) -> str:
         rows.append(
             "<tr>"
             f"<td>{e(_text(w.get('site')))}<br>#{e(_text(w.get('id')))}</td>"
-            f"<td><strong>{e(_text(w.get('title')))}</strong>"
+            f"<td class='wrap'><strong>{e(_text(w.get('title')))}</strong>"
             f"<div class='excerpt'>{e(excerpt)}</div></td>"
             f"<td class='num'>{e(_fmt(w.get('score')))}</td>"
             f"<td>{e(_text(w.get('kind')))}</td>"
-            f"<td>{e(features)}</td></tr>"
+            f"<td class='wrap'>{e(features)}</td></tr>"
         )
     parts.append(
         "<details><summary>Each mistake, most confident first</summary>"
