@@ -31,8 +31,8 @@ def labels_command(
     table = Table(
         title="labels compared on test (time split unless configured)", title_justify="left"
     )
+    table.add_column("label", no_wrap=True)
     for col in (
-        "label",
         "ROC-AUC [95% CI]",
         "rho answers",
         "rho accepted",

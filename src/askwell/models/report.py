@@ -379,13 +379,14 @@ def _confusion(figure: type[Figure], test: dict[str, Any], label: str) -> Plot:
         for j, v in enumerate(row):
             color = "white" if v > top * 0.6 else "#222"
             ax.text(j, i, f"{int(v):,}\n{v / total:.1%}", ha="center", va="center", color=color)
-    names = [_plain(label), f"not {_plain(label)}"]
+    # Short tick names: a long label name would run the two columns into each other.
+    names = ["positive", "negative"]
     ax.set_xticks([0, 1], labels=[f"predicted\n{n}" for n in names])
     ax.set_yticks([0, 1], labels=[f"actually\n{n}" for n in names])
     return (
         title,
         f"Test questions by actual and predicted class at threshold {_fmt(test.get('threshold'))}"
-        "; each cell gives the count and its share of all test questions.",
+        f" (positive: {label}); each cell gives the count and its share of all test questions.",
         fig,
     )
 
