@@ -1,0 +1,1 @@
+"""From a score to advice: highlights (and, next, suggestions and bands)."""
