@@ -27,6 +27,7 @@ from askwell.data.split import SplitConfig, SplitReport, split
 from askwell.errors import AskwellError
 from askwell.features.catalog import feature_matrix
 from askwell.features.pipeline import QuestionFeatures
+from askwell.models.bands import Bands
 from askwell.models.contributions import Contributions, contributions
 from askwell.models.linear import DirectionalLogisticRegression, directions
 from askwell.models.metrics import choose_threshold
@@ -125,11 +126,13 @@ class QualityModel:
         calibrated: CalibratedClassifierCV,
         threshold: float,
         params: dict[str, Any],
+        bands: Bands,
     ) -> None:
         self.features = features
         self.calibrated = calibrated
         self.threshold = threshold
         self.params = params
+        self.bands = bands
 
     def predict_proba(
         self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
@@ -163,6 +166,7 @@ class TrainResult:
             "config": asdict(self.config),
             "params": self.model.params,
             "threshold": self.model.threshold,
+            "bands": asdict(self.model.bands),
             "validation_auc": self.validation_auc,
         }
 
@@ -283,7 +287,13 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
     calibrated.fit(x_val, val_part.y)
     val_p = calibrated.predict_proba(x_val)[:, 1]
-    model = QualityModel(features, calibrated, choose_threshold(val_part.y, val_p), params)
+    model = QualityModel(
+        features,
+        calibrated,
+        choose_threshold(val_part.y, val_p),
+        params,
+        Bands.fit(val_part.y, val_p),
+    )
     return TrainResult(model, config, scores)
 
 

@@ -1,0 +1,74 @@
+"""From a calibrated probability to a band a person can read, with the evidence behind it.
+
+The cut-offs are learned on the validation part at training time, as shares of the scores the
+model gives real questions: the lowest ``LOW_SHARE`` are "likely to struggle", the highest
+``HIGH_SHARE`` "likely well received", the rest "uncertain". Fixed probability cut-offs would
+not work: with a label most questions meet (77% for the default), almost nothing would ever
+fall under 0.5. Each band carries its *confidence*: the share of validation questions in it
+whose outcome was good, beside the overall rate, so "likely to struggle" means "of questions
+scored like this, 60% got a good answer in a week, against 77% of all questions".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+LOW_SHARE = 0.2
+HIGH_SHARE = 0.3
+REVIEW_MARGIN = 0.01  # a score this close to a cut-off could fall either side: flag it
+
+STRUGGLE = "likely to struggle"
+UNCERTAIN = "uncertain"
+WELL_RECEIVED = "likely well received"
+BAND_NAMES = (STRUGGLE, UNCERTAIN, WELL_RECEIVED)
+
+
+@dataclass(frozen=True)
+class BandStats:
+    name: str
+    good_rate: float  # share of validation questions in this band with a good outcome
+    n: int
+
+
+@dataclass(frozen=True)
+class Bands:
+    low: float  # scores below: likely to struggle
+    high: float  # scores at or above: likely well received
+    base_rate: float  # good outcomes among all validation questions
+    stats: tuple[BandStats, ...]
+
+    @classmethod
+    def fit(cls, y: npt.ArrayLike, p: npt.ArrayLike) -> Bands:
+        """Cut-offs and per-band outcome rates from validation labels ``y`` and calibrated
+        scores ``p``."""
+        y_, p_ = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+        if y_.size == 0 or y_.shape != p_.shape:
+            raise ValueError("bands need validation labels and scores of the same, non-zero size")
+        low = float(np.quantile(p_, LOW_SHARE))
+        high = float(np.quantile(p_, 1.0 - HIGH_SHARE))
+        bands = cls(low, max(high, low), float(y_.mean()), ())
+        names = np.array([bands.name(v) for v in p_])
+        stats = tuple(
+            BandStats(n, float(y_[names == n].mean()) if (names == n).any() else float("nan"),
+                      int((names == n).sum()))
+            for n in BAND_NAMES
+        )  # fmt: skip
+        return cls(bands.low, bands.high, bands.base_rate, stats)
+
+    def name(self, p: float) -> str:
+        if p < self.low:
+            return STRUGGLE
+        return WELL_RECEIVED if p >= self.high else UNCERTAIN
+
+    def of(self, p: float) -> BandStats:
+        """The band a score falls in, with its validation evidence."""
+        name = self.name(p)
+        return next(s for s in self.stats if s.name == name)
+
+    def needs_review(self, p: float) -> bool:
+        """Uncertain, or so close to a cut-off that the band could as well be the other."""
+        near = min(abs(p - self.low), abs(p - self.high)) < REVIEW_MARGIN
+        return self.name(p) == UNCERTAIN or near

@@ -1,0 +1,57 @@
+"""Predictor on the bundled default model: one call, everything the editor shows."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from askwell.explain.predictor import TOP_FACTORS, Predictor
+from askwell.models.bands import BAND_NAMES
+from askwell.models.bundle import BundleError
+from askwell.records import Question
+
+GOOD = Question.from_html(
+    "How do I skip malformed lines when reading a CSV file with pandas?",
+    "<p>Some lines of my CSV file have too many fields and the read fails.</p>"
+    "<pre><code>df = pd.read_csv('a.csv')</code></pre>"
+    "<p>I get <code>ParserError: Expected 3 fields in line 12, saw 4</code>. I expected the "
+    "bad lines to be skipped. How can I skip them?</p>",
+    ("python", "pandas", "csv"),
+)
+NOT_A_QUESTION = Question.from_html("This isn't even a question.", "")
+
+
+@cache
+def _predictor() -> Predictor:
+    return Predictor.load()
+
+
+def test_a_score_comes_with_band_evidence_factors_highlights_and_version() -> None:
+    scored = _predictor().score(GOOD)
+    assert 0 < scored.score < 1 and scored.band in BAND_NAMES
+    assert 0 <= scored.band_good_rate <= 1 and 0 < scored.base_rate < 1
+    assert scored.label == "good_answer_within_7d"
+    assert scored.highlights and all(h.text for h in scored.highlights)
+    assert 0 < len(scored.helping) <= TOP_FACTORS and len(scored.hurting) <= TOP_FACTORS
+    assert all(f.push > 0 for f in scored.helping) and all(f.push < 0 for f in scored.hurting)
+    assert "default" in scored.model_version
+
+
+def test_bands_order_a_good_question_above_a_non_question() -> None:
+    good, bad = _predictor().score(GOOD), _predictor().score(NOT_A_QUESTION)
+    assert bad.band == "likely to struggle" and good.band != "likely to struggle"
+    assert bad.band_good_rate < bad.base_rate  # the evidence behind "struggle"
+    assert bad.highlights == []  # no prose, nothing to highlight
+
+
+def test_same_question_same_result() -> None:
+    assert _predictor().score(GOOD) == _predictor().score(GOOD)
+
+
+def test_a_broken_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "m.askwell"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(BundleError, match="not a readable askwell bundle"):
+        Predictor.load(broken)
