@@ -17,7 +17,19 @@ ASKWELL = [sys.executable, "-m", "askwell"]
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["ingest"], ["data"], ["data", "check"], ["data", "profile"]]
+    "command",
+    [
+        [],
+        ["ingest"],
+        ["data"],
+        ["data", "check"],
+        ["data", "profile"],
+        ["train"],
+        ["evaluate"],
+        ["labels"],
+        ["score"],
+        ["experiments"],
+    ],
 )
 def test_every_command_and_group_has_help(command: list[str]) -> None:
     result = run_askwell(*command, "--help")
@@ -116,3 +128,33 @@ def test_bad_config_is_reported(tmp_path: Path) -> None:
         str(config),
     )
     assert result.returncode == 2 and "ingest.wrokers" in result.stderr
+
+
+def test_score_a_question_from_markdown(tmp_path: Path) -> None:
+    body = tmp_path / "body.md"
+    body.write_text(
+        "My CSV read fails.\n\n```\ndf = pd.read_csv('a.csv')\n```\n\n"
+        "How can I skip the bad lines? Thanks in advance!!!\n",
+        encoding="utf-8",
+    )
+    args = ("score", "--title", "How do I skip bad CSV lines in pandas?", "--body", str(body))
+    result = run_askwell(*args, "--tags", "python,pandas", "--json")
+    assert result.returncode == 0, result.stderr
+    scored = json.loads(result.stdout)
+    assert 0 < scored["score"] < 1 and scored["label"] == "good_answer_within_7d"
+    assert [h["text"] for h in scored["highlights"]] == [
+        "My CSV read fails.", "How can I skip the bad lines?", "Thanks in advance!!!"
+    ]  # fmt: skip
+    shown = run_askwell(*args)
+    assert shown.returncode == 0 and "chance of good_answer_within_7d" in shown.stdout
+    assert "How can I skip the bad lines?" in shown.stdout and "model: default" in shown.stdout
+
+
+def test_score_reports_a_bad_body_file_in_one_line(tmp_path: Path) -> None:
+    missing = run_askwell("score", "--title", "T", "--body", str(tmp_path / "no.md"))
+    assert missing.returncode == 2 and f"{tmp_path / 'no.md'}: no such file" in missing.stderr
+    binary = tmp_path / "b.md"
+    binary.write_bytes(b"ok \xff\xfe")
+    bad = run_askwell("score", "--title", "T", "--body", str(binary))
+    assert bad.returncode == 2 and "not UTF-8 text (byte 3)" in bad.stderr
+    assert "Traceback" not in missing.stderr + bad.stderr

@@ -30,6 +30,10 @@ SUMMARY: dict[str, Any] = {
     "config": {"label": "answered", "model": "blend", "split": "time", "seed": 0},
     "params": {"logreg": {"C": 0.1}},
     "threshold": 0.4,
+    "bands": {"low": 0.7, "high": 0.88, "base_rate": 0.77, "stats": [
+        {"name": "likely to struggle", "good_rate": 0.61, "n": 108},
+        {"name": "uncertain", "good_rate": 0.78, "n": 270},
+        {"name": "likely well received", "good_rate": 0.9, "n": 162}]},
     "data": {"fingerprint": "ab" * 32, "sources": [
         {"site": "beer.stackexchange.com", "questions": 1234,
          "files": ["beer.stackexchange.com/Posts.xml", "beer.stackexchange.com/Votes.xml"]}]},
@@ -60,7 +64,8 @@ def test_card_has_every_section_and_the_numbers() -> None:
         "| beer.stackexchange.com | Posts.xml, Votes.xml | 1,234 |",
         "### Why this label", "`answered` is the label this rule picks", "0.50 / 0.40",
         "0.680 [0.650, 0.710]", "one-sided p = 0.001", "**0.180**", "## Slices",
-        "## Where it fails", "A / title", "## Limitations", "## Ethical considerations",
+        "## Where it fails", "A / title", "## Bands", "| likely to struggle | 108 | 61% |",
+        "## Limitations", "## Ethical considerations",
     ):  # fmt: skip
         assert text in card, text
 

@@ -10,6 +10,7 @@ from askwell.cli import evaluate as evaluate_cli
 from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
 from askwell.cli import labels as labels_cli
+from askwell.cli import score as score_cli
 from askwell.cli import train as train_cli
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command("ingest")(ingest_cli.ingest_command)
 app.add_typer(data_cli.app, name="data")
 app.command("train")(train_cli.train_command)
 app.command("evaluate")(evaluate_cli.evaluate_command)
+app.command("score")(score_cli.score_command)
 app.command("labels")(labels_cli.labels_command)
 app.add_typer(experiments_cli.app, name="experiments")
 

@@ -25,7 +25,7 @@ from typing import Any
 from askwell.errors import AskwellError
 from askwell.versioning import code_version
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: models carry tags, range bins and bands
 _DESCRIPTION = "bundle.json"
 _MODEL = "model.pkl"
 

@@ -116,6 +116,7 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
     ]
     lines += _label_choice(label, labels)
     lines += _metrics(test, kpi)
+    lines += _bands(summary.get("bands"))
     lines += _slices(test)
     lines += _errors(test)
     lines += [
@@ -253,6 +254,25 @@ _METRICS = (
     ("brier", "Brier score"),
     ("ece", "expected calibration error"),
 )
+
+
+def _bands(bands: dict[str, Any] | None) -> list[str]:
+    if not bands:
+        return []
+    return [
+        "## Bands",
+        "",
+        "What the editor says instead of a bare probability. The cut-offs are shares of the "
+        f'scores real validation questions got: below {_f(bands["low"])} "likely to '
+        f'struggle", from {_f(bands["high"])} "likely well received", "uncertain" between. '
+        "Each band's evidence is the share of validation questions in it that met the label "
+        f"(all validation questions: {bands['base_rate']:.0%}).",
+        "",
+        *_table(
+            ["band", "validation questions", "met the label"],
+            [[s["name"], str(s["n"]), f"{s['good_rate']:.0%}"] for s in bands["stats"]],
+        ),
+    ]
 
 
 def _slices(test: dict[str, Any]) -> list[str]:
