@@ -398,3 +398,22 @@ def test_moderate_features_get_range_bins_that_name_their_range() -> None:
     assert display_name(names[title[0]]).startswith("Title length 1 to ")
     plain = QuestionFeatures(max_word_features=0, max_char_features=0, moderate_bins=0)
     assert not [n for n in plain.fit(questions).get_feature_names_out() if n.startswith("bin:")]
+
+
+def test_fast_range_bins_equal_the_discretizer() -> None:
+    import warnings
+
+    from askwell.features.pipeline import QuestionFeatures, _signed_log
+
+    questions = [
+        Question.from_html("t" * (n % 40 + 1), "<p>" + "w " * (n * 7 % 300) + "</p>" * (n % 3))
+        for n in range(200)
+    ]
+    features = QuestionFeatures(max_word_features=0, max_char_features=0).fit(questions)
+    assert features.bins_ is not None
+    logged = _signed_log(feature_matrix(questions))[:, features.moderate_]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = features.bins_.transform(logged)
+    fast = features._one_hot_bins(logged)
+    assert np.array_equal(fast.toarray(), np.asarray(expected.todense()))

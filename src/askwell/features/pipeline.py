@@ -115,7 +115,7 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             logged = _signed_log(values)
             blocks.append(sparse.csr_matrix(self.scaler_.transform(logged)))
             if self.bins_ is not None:
-                blocks.append(sparse.csr_matrix(self.bins_.transform(logged[:, self.moderate_])))
+                blocks.append(self._one_hot_bins(logged[:, self.moderate_]))
         if self.word_ is not None:
             blocks.append(self.word_.transform([question_text(q) for q in questions]))
         if self.char_ is not None:
@@ -123,6 +123,24 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         if self.tags_ is not None:
             blocks.append(self.tags_.transform([tag_text(q) for q in questions]))
         return sparse.hstack(blocks, format="csr")
+
+    def _one_hot_bins(self, values: npt.NDArray[np.float64]) -> sparse.csr_matrix:
+        """``bins_.transform`` without its per-call validation and encoder: the same bin
+        (``searchsorted`` on the inner edges, as KBinsDiscretizer does), a few times faster on
+        the one-question calls of the editor."""
+        assert self.bins_ is not None
+        rows, cols, offset = [], [], 0
+        n = values.shape[0]
+        for j, edges in enumerate(self.bins_.bin_edges_):
+            k = len(edges) - 1
+            index = np.clip(np.searchsorted(edges[1:-1], values[:, j], side="right"), 0, k - 1)
+            rows.append(np.arange(n))
+            cols.append(offset + index)
+            offset += k
+        return sparse.csr_matrix(
+            (np.ones(n * len(rows)), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n, offset),
+        )
 
     def get_feature_names_out(self, input_features: Any = None) -> npt.NDArray[np.str_]:
         check_is_fitted(self, "catalog_names_")

@@ -14,6 +14,8 @@ Feature columns are also *grouped* into ideas a person recognises: the catalog's
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,19 +38,28 @@ class Contributions:
 
     values: sparse.csr_matrix  # rows by feature columns
     base: Floats  # one per row
-    names: list[str]
+    names: tuple[str, ...]
 
     def grouped(self) -> tuple[Floats, list[str]]:
         """Rows by groups: the sum of each group's columns; and the group names, in order."""
-        groups = [group_of(n) for n in self.names]
-        order = sorted(set(groups))
-        index = {g: i for i, g in enumerate(order)}
-        member = sparse.csr_matrix(
-            (np.ones(len(groups)), (np.arange(len(groups)), [index[g] for g in groups])),
-            shape=(len(groups), len(order)),
-        )
+        member, order = _membership(self.names)
         summed = np.asarray((self.values @ member).todense(), dtype=np.float64)
         return summed, order
+
+
+@functools.lru_cache(maxsize=8)
+def _membership(names: tuple[str, ...]) -> tuple[sparse.csr_matrix, list[str]]:
+    """Columns by groups, 1 where the column belongs to the group: built once per model (a
+    model has tens of thousands of columns; rebuilding it per question was most of the cost
+    of explaining one)."""
+    groups = [group_of(n) for n in names]
+    order = sorted(set(groups))
+    index = {g: i for i, g in enumerate(order)}
+    member = sparse.csr_matrix(
+        (np.ones(len(groups)), (np.arange(len(groups)), [index[g] for g in groups])),
+        shape=(len(groups), len(order)),
+    )
+    return member, order
 
 
 def group_of(name: str) -> str:
@@ -74,8 +85,9 @@ def display_name(name: str) -> str:
     )
 
 
-def contributions(estimator: Any, x: sparse.csr_matrix, names: list[str]) -> Contributions:
+def contributions(estimator: Any, x: sparse.csr_matrix, names: Sequence[str]) -> Contributions:
     """Exact contributions of ``estimator`` (fitted on columns ``names``) for the rows ``x``."""
+    names = tuple(names)
     members = getattr(estimator, "estimators", None)
     if members is not None:  # a blend: the mean of its members' views
         parts = [contributions(e, x, names) for e in members]

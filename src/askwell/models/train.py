@@ -8,6 +8,7 @@ read here: ``evaluate`` scores it once, for the report.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import product
@@ -151,8 +152,12 @@ class QualityModel:
     ) -> Contributions:
         """Each feature column's contribution to each question's (uncalibrated) logit."""
         x = self.features.transform_with_catalog(questions, catalog)
-        names = [str(n) for n in self.features.get_feature_names_out()]
-        return contributions(self.estimator, x, names)
+        return contributions(self.estimator, x, self.feature_names)
+
+    @functools.cached_property
+    def feature_names(self) -> tuple[str, ...]:
+        """The columns' names, computed once (tens of thousands of strings)."""
+        return tuple(str(n) for n in self.features.get_feature_names_out())
 
 
 @dataclass
