@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -77,3 +78,12 @@ def run_askwell(
         cwd=cwd,
         env={**os.environ, "COLUMNS": "160"},
     )
+
+
+@functools.cache
+def default_model() -> Any:
+    """The model askwell ships, loaded (and verified) once per test session."""
+    from askwell.features.catalog import feature_names
+    from askwell.models.bundle import default_bundle, load_bundle
+
+    return load_bundle(default_bundle(), feature_names())[0]

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
 
 import pytest
 
-from askwell.features.catalog import feature_names
-from askwell.models.bundle import default_bundle, load_bundle
+from askwell.models.bundle import default_bundle
 from askwell.records import Question
+from tests.conftest import default_model
 
 TAGS = ("python", "pandas", "csv")
 TITLE = "How do I skip malformed lines when reading a CSV file with pandas?"
@@ -30,13 +29,8 @@ BODY = (
 INVARIANT = 0.02  # an edit that changes nothing about the question moves the score less
 
 
-@cache
-def _model() -> Any:
-    return load_bundle(default_bundle(), feature_names())[0]
-
-
 def score(title: str, body: str, tags: tuple[str, ...] = TAGS) -> float:
-    return float(_model().predict_proba([Question.from_html(title, body, tags)])[0])
+    return float(default_model().predict_proba([Question.from_html(title, body, tags)])[0])
 
 
 @cache

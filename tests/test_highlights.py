@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from functools import cache
-from typing import Any
 
 from askwell.explain.highlights import WEAKEST, sentence_highlights, without
-from askwell.features.catalog import feature_names
-from askwell.models.bundle import default_bundle, load_bundle
 from askwell.records import Question
+from tests.conftest import default_model
 
 QUESTION = Question.from_html(
     "How do I skip malformed lines when reading a CSV file with pandas?",
@@ -21,13 +18,8 @@ QUESTION = Question.from_html(
 )
 
 
-@cache
-def _model() -> Any:
-    return load_bundle(default_bundle(), feature_names())[0]
-
-
 def test_one_highlight_per_sentence_with_offsets_into_the_prose() -> None:
-    highlights = sentence_highlights(_model(), QUESTION)
+    highlights = sentence_highlights(default_model(), QUESTION)
     text = QUESTION.body.text
     assert [h.text for h in highlights] == [text[h.start : h.end] for h in highlights]
     assert highlights[0].text == "Hi all!!!"
@@ -36,14 +28,14 @@ def test_one_highlight_per_sentence_with_offsets_into_the_prose() -> None:
 
 
 def test_an_effect_is_the_score_with_the_sentence_minus_without_it() -> None:
-    model = _model()
+    model = default_model()
     for h in sentence_highlights(model, QUESTION):
         with_it, without_it = model.predict_proba([QUESTION, without(QUESTION, h.start, h.end)])
         assert abs(h.effect - (with_it - without_it)) < 1e-12
 
 
 def test_the_question_sentence_helps_and_only_the_weakest_get_reasons() -> None:
-    highlights = sentence_highlights(_model(), QUESTION)
+    highlights = sentence_highlights(default_model(), QUESTION)
     asking = next(h for h in highlights if h.text == "How can I skip these lines?")
     assert asking.effect > 0 and asking.reason is None
     reasoned = [h for h in highlights if h.reason]
@@ -54,8 +46,12 @@ def test_the_question_sentence_helps_and_only_the_weakest_get_reasons() -> None:
 
 
 def test_same_text_same_highlights_and_no_prose_none() -> None:
-    assert sentence_highlights(_model(), QUESTION) == sentence_highlights(_model(), QUESTION)
-    assert sentence_highlights(_model(), Question.from_html("Title?", "<pre>x = 1</pre>")) == []
+    assert sentence_highlights(default_model(), QUESTION) == sentence_highlights(
+        default_model(), QUESTION
+    )
+    assert (
+        sentence_highlights(default_model(), Question.from_html("Title?", "<pre>x = 1</pre>")) == []
+    )
 
 
 def test_removing_a_sentence_keeps_its_neighbours_apart() -> None:

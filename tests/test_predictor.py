@@ -37,6 +37,7 @@ def test_a_score_comes_with_band_evidence_factors_highlights_and_version() -> No
     assert 0 < len(scored.helping) <= TOP_FACTORS and len(scored.hurting) <= TOP_FACTORS
     assert all(f.push > 0 for f in scored.helping) and all(f.push < 0 for f in scored.hurting)
     assert "default" in scored.model_version
+    assert all(s.effect > 0 for s in scored.suggestions)
 
 
 def test_bands_order_a_good_question_above_a_non_question() -> None:
@@ -44,6 +45,7 @@ def test_bands_order_a_good_question_above_a_non_question() -> None:
     assert bad.band == "likely to struggle" and good.band != "likely to struggle"
     assert bad.band_good_rate < bad.base_rate  # the evidence behind "struggle"
     assert bad.highlights == []  # no prose, nothing to highlight
+    assert "title-as-question" in [s.id for s in bad.suggestions]
 
 
 def test_same_question_same_result() -> None:

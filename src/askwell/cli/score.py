@@ -70,6 +70,8 @@ def score_command(
     factors = ", ".join(f"{f.group} (+{f.push:.2f})" for f in scored.helping) or "nothing"
     against = ", ".join(f"{f.group} ({f.push:.2f})" for f in scored.hurting) or "nothing"
     out.print(f"helps: {factors}\nhurts: {against}", highlight=False)
+    for n, s in enumerate(scored.suggestions, 1):
+        out.print(f"{n}. {s.message} [dim](+{s.effect:.3f}, {s.id})[/]", highlight=False)
     if scored.highlights:
         table = Table(title="sentences", title_justify="left")
         for col in ("effect", "sentence", "why it hurts"):

@@ -2,7 +2,8 @@
 
 Loaded once (the bundle is verified on load), then ``score`` per question: the calibrated
 score, its band with the validation evidence behind it and a review flag, the ideas pushing
-the score up and down, and the sentence highlights. Serving and batch scoring share it.
+the score up and down, the sentence highlights and the ranked suggestions. Serving and
+batch scoring share it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from askwell.explain.highlights import Highlight, sentence_highlights
+from askwell.explain.suggestions import Suggestion, suggest
 from askwell.features.catalog import feature_names
 from askwell.models.bundle import BundleInfo, default_bundle, load_bundle
 from askwell.records import Question
@@ -39,6 +41,7 @@ class Scored:
     helping: list[Factor]
     hurting: list[Factor]
     highlights: list[Highlight]
+    suggestions: list[Suggestion]
     model_version: str
     label: str = field(default="")
 
@@ -76,6 +79,7 @@ class Predictor:
             helping=helping[:TOP_FACTORS],
             hurting=hurting[:TOP_FACTORS],
             highlights=sentence_highlights(self.model, question),
+            suggestions=suggest(self.model, question),
             model_version=self.model_version,
             label=self.info.label.get("name", ""),
         )

@@ -35,16 +35,19 @@ __all__ = [
     "ProseStats",
     "QuestionProfile",
     "caps_share",
+    "collapse_repeated_punctuation",
     "count_phrases",
     "count_syllables",
     "flesch_kincaid_grade",
     "flesch_reading_ease",
     "is_question_title",
     "mentions_error",
+    "phrase_spans",
     "profile_question",
     "prose_stats",
     "punctuation_marks",
     "repeated_punctuation",
+    "shouting_spans",
     "shouting_words",
     "split_sentences",
     "syllables",
@@ -150,6 +153,7 @@ def _trie(phrases: Iterable[str]) -> str:
 
 
 _LEXICON = re.compile(rf"(?<!\w){_trie(p for ps in LEXICONS.values() for p in ps)}(?!\w)")
+_LEXICON_ANY_CASE = re.compile(_LEXICON.pattern, re.IGNORECASE)  # spans in the original text
 _LEXICON_OF = {_SQUEEZE.sub("", p): name for name, ps in LEXICONS.items() for p in ps}
 _WH = frozenset(WH_WORDS)
 _QUESTION_START = re.compile(rf"{_trie(WH_WORDS + HOW_DO_I)}(?!\w)")
@@ -352,19 +356,41 @@ def caps_share(text: str) -> float:
     return sum(map(len, _UPPER_RUN.findall(text))) / cased if cased else 0.0
 
 
-def shouting_words(text: str, allowed: Iterable[str] = ()) -> int:
-    """ALL-CAPS words of at least three letters that are neither in ``ACRONYMS`` nor among
-    the letter runs of ``allowed`` (e.g. inline code and tags: ``NULL`` is not shouting)."""
-    found = _CAPS_WORD.findall(text)
+def shouting_spans(text: str, allowed: Iterable[str] = ()) -> list[tuple[int, int]]:
+    """Spans of the ALL-CAPS words of at least three letters that are neither in
+    ``ACRONYMS`` nor among the letter runs of ``allowed`` (e.g. inline code and tags:
+    ``NULL`` is not shouting)."""
+    found = list(_CAPS_WORD.finditer(text))
     if not found:
-        return 0
+        return []
     names = {run.upper() for s in allowed for run in _LETTER_RUN.findall(s)}
-    return sum(w not in ACRONYMS and w not in names for w in found)
+    return [m.span() for m in found if m.group() not in ACRONYMS and m.group() not in names]
+
+
+def shouting_words(text: str, allowed: Iterable[str] = ()) -> int:
+    """How many words ``shouting_spans`` finds."""
+    return len(shouting_spans(text, allowed))
+
+
+def phrase_spans(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
+    """Spans of the phrases of the lexicons ``names`` (see ``LEXICONS``) in ``text``, as
+    ``count_phrases`` finds them, case-insensitive."""
+    wanted = set(names)
+    return [
+        m.span()
+        for m in _LEXICON_ANY_CASE.finditer(text)
+        if _LEXICON_OF[_SQUEEZE.sub("", m.group().lower())] in wanted
+    ]
 
 
 def repeated_punctuation(text: str) -> int:
     """Runs of two or more "!"/"?" ("!!", "??", "?!", "!!!" count once each)."""
     return len(_REPEATED_PUNCTUATION.findall(text))
+
+
+def collapse_repeated_punctuation(text: str) -> str:
+    """Each run ``repeated_punctuation`` counts, as its first mark."""
+    return _REPEATED_PUNCTUATION.sub(lambda m: m.group()[0], text)
 
 
 def punctuation_marks(text: str) -> int:
