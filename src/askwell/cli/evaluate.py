@@ -37,6 +37,7 @@ def evaluate_command(
         write_evaluation,
     )
     from askwell.data.dataset import Dataset
+    from askwell.explain.edit_check import check_edits
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import load_bundle
     from askwell.models.evaluate import evaluate
@@ -56,7 +57,10 @@ def evaluate_command(
             "fingerprint": data.fingerprint,
             "same_as_training": same_data,
         },
-        "test": evaluate(model, prepared, config.seed),
+        "test": {
+            **evaluate(model, prepared, config.seed),
+            "edit_check": check_edits(model, prepared.parts["test"].questions),
+        },
     }
     written = write_evaluation(summary, out, comparison)
     print_summary(summary)

@@ -51,6 +51,7 @@ def train_command(
     beside it, the evaluation (JSON), its report (HTML) and the model card (Markdown)."""
     from askwell.data.dataset import Dataset
     from askwell.data.labels import get_label
+    from askwell.explain.edit_check import check_edits
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
@@ -85,6 +86,7 @@ def train_command(
         "learning_curve": learning_curve(prepared, train_config),
     }
     evaluation = evaluate(result.model, prepared, train_config.seed)
+    evaluation["edit_check"] = check_edits(result.model, prepared.parts["test"].questions)
     info = BundleInfo(
         name=out.stem,
         label={"name": label_spec.name, "description": label_spec.description},

@@ -95,6 +95,7 @@ def write_report(evaluation: dict[str, Any], out: Path) -> Path:
         _kpi(test),
         _slices(test),
         _errors(test),
+        _edit_check(test),
         _learning_curve(evaluation),
         _validation(evaluation),
         "</body></html>",
@@ -774,6 +775,46 @@ def _errors(test: dict[str, Any]) -> str:
         "<div class='scroll'><table><thead><tr><th>question</th><th>title and text</th>"
         "<th>score</th><th>mistake</th><th>top features towards the mistake (logit push)</th>"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div></details>"
+    )
+    return "".join(parts)
+
+
+def _edit_check(test: dict[str, Any]) -> str:
+    """Do the editor's mechanical edits, applied to the text, raise the score?"""
+    check = _dict(test.get("edit_check"))
+    parts = ["<h2>Advice check: edits applied to the text</h2>"]
+    if not check:
+        return parts[0] + _note(f"Advice check: {NA}.")
+    shown = _dict(check.get("shown"))
+    parts.append(
+        f"<p>{_count(check.get('with_a_shown_edit'))} of {_count(check.get('n_questions'))} "
+        "test questions get a mechanical suggestion; applying the top one to the text and "
+        f"re-scoring raises the score for {_pct(shown.get('share_raised'))} of them "
+        f"(median rise {_fmt(shown.get('median_gain'))}). Before the editor's filter, over "
+        f"every question a mechanical rule applies to, the edit raises the score "
+        f"{_pct(_dict(check.get('applicable')).get('share_raised'))} of the time.</p>"
+    )
+    rows = [
+        [
+            str(rule),
+            _count(d.get("n")),
+            _pct(d.get("share_raised")),
+            _fmt(d.get("mean_gain")),
+        ]
+        for rule, d in ((k, _dict(v)) for k, v in _dict(check.get("applicable_by_rule")).items())
+    ]
+    parts.append(
+        _table(
+            ["rule", "test questions it applies to", "edit raises the score", "mean change"],
+            rows,
+            frozenset({1, 2, 3}),
+        )
+    )
+    parts.append(
+        _note(
+            "Per rule, before any filtering: where the rule finds evidence, how often its edit "
+            "raises this model's score. The editor shows a suggestion only when it does."
+        )
     )
     return "".join(parts)
 
