@@ -1,0 +1,166 @@
+"""Latency benchmark: ``Predictor.score`` (score, band, suggestions, highlights) per question,
+in process, on one core, beside the book's approach (LIME on the same model, 5,000 samples).
+
+Questions are 1,000 real ones drawn (seed 0) from the quality benchmark's dataset
+(``bench/work/quality-ds``, ingested from ``../shared/data`` when missing), so their lengths
+vary as real questions do; the target is read on those of about 2,000 characters (title and
+body, 1,500 to 2,500). The process is pinned to one CPU. LIME runs on a few of the same
+questions: at seconds per question, a handful gives its cost. JSON and a markdown table go to
+``--out``.
+
+    .venv/bin/python -m bench.latency [--out bench/results] [--n 1000] [--lime 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from askwell.records import Question
+from bench.ingest import ROOT, machine_info
+
+TARGET_MS = 30.0
+NEAR_2000 = (1500, 2500)
+LIME_SAMPLES = 5000
+SEED = 0
+
+
+def _length(q: Question) -> int:
+    return len(q.title) + len(q.body.text) + sum(map(len, q.body.code_blocks))
+
+
+def load_questions(n: int) -> list[Question]:
+    """``n`` real questions, drawn with a fixed seed from the quality dataset."""
+    from askwell.models.train import _TEXT_COLUMNS
+    from bench.quality import _sources, prepare_dataset
+
+    dataset, _, _ = prepare_dataset(_sources()[0])
+    rows = dataset.table("questions", _TEXT_COLUMNS).to_pylist()
+    pick = np.random.default_rng(SEED).choice(len(rows), size=min(n, len(rows)), replace=False)
+    return [Question.from_row(rows[i]) for i in sorted(pick)]
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    values = np.asarray(ms)
+    return {
+        "n": len(ms),
+        "p50": float(np.percentile(values, 50)),
+        "p95": float(np.percentile(values, 95)),
+        "p99": float(np.percentile(values, 99)),
+        "max": float(values.max()),
+    }
+
+
+def time_predictor(questions: list[Question]) -> tuple[list[float], Any]:
+    from askwell.explain.predictor import Predictor
+
+    predictor = Predictor.load()
+    for q in questions[:20]:  # warm caches (column names, group membership) as a server would
+        predictor.score(q)
+    ms = []
+    for q in questions:
+        started = time.perf_counter()
+        predictor.score(q)
+        ms.append((time.perf_counter() - started) * 1000)
+    return ms, predictor
+
+
+def time_lime(predictor: Any, questions: list[Question]) -> list[float]:
+    """The book's explanation: LIME over the words of the body, 5,000 perturbed samples, each
+    scored by the same model."""
+    from lime.lime_text import LimeTextExplainer
+
+    explainer = LimeTextExplainer(class_names=["poor", "good"], random_state=SEED)
+    ms = []
+    for q in questions:
+
+        def classify(texts: list[str], q: Question = q) -> Any:
+            variants = [replace(q, body=replace(q.body, text=t)) for t in texts]
+            p = predictor.model.predict_proba(variants)
+            return np.column_stack([1 - p, p])
+
+        started = time.perf_counter()
+        explainer.explain_instance(q.body.text, classify, num_samples=LIME_SAMPLES)
+        ms.append((time.perf_counter() - started) * 1000)
+    return ms
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    def row(name: str, s: dict[str, float]) -> str:
+        return (
+            f"| {name} | {s['n']:,} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} "
+            f"| {s['max']:.1f} |"
+        )
+
+    t = doc["target"]
+    return "\n".join(
+        [
+            "# Latency benchmark",
+            "",
+            f"Machine: {doc['machine']['cpu_count']} CPUs ({doc['machine']['cpu_model']}), "
+            f"pinned to one; askwell {doc['machine'].get('askwell', '?')}. Run {doc['run_at']}.",
+            "",
+            "| what | questions | p50 ms | p95 ms | p99 ms | max ms |",
+            "|---|---:|---:|---:|---:|---:|",
+            row("Predictor.score, all questions", doc["predictor"]["all"]),
+            row("Predictor.score, 1,500-2,500 characters", doc["predictor"]["near_2000"]),
+            row(f"LIME, {LIME_SAMPLES:,} samples (the book's way)", doc["lime"]),
+            "",
+            f"- LIME / Predictor.score, median per question: {doc['ratio_lime_median']:.0f}x",
+            f"- Target: p99 <= {TARGET_MS:.0f} ms on ~2,000-character questions: "
+            f"{t['p99_ms']:.1f} ms, **{'PASS' if t['pass'] else 'FAIL'}**",
+            "",
+            "Predictor.score = the calibrated score, band and evidence, the ideas helping and "
+            "hurting, ranked suggestions (each re-scored by its what-if) and leave-one-sentence-"
+            "out highlights, for one question, in process, after 20 warm-up calls.",
+            "",
+            "How to run: `.venv/bin/python -m bench.latency [--out bench/results] [--n 1000] "
+            "[--lime 5]`.",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--n", type=int, default=1000, help="questions to time")
+    parser.add_argument("--lime", type=int, default=5, help="questions to explain with LIME")
+    args = parser.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    questions = load_questions(args.n)
+    ms, predictor = time_predictor(questions)
+    near = [
+        m for m, q in zip(ms, questions, strict=True) if NEAR_2000[0] <= _length(q) <= NEAR_2000[1]
+    ]
+    with_prose = [q for q in questions if q.body.text.strip()]
+    lime_ms = time_lime(predictor, with_prose[: args.lime])
+    near_stats = _percentiles(near)
+    doc = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "predictor": {"all": _percentiles(ms), "near_2000": near_stats},
+        "lime": _percentiles(lime_ms),
+        "ratio_lime_median": float(np.median(lime_ms) / np.median(ms)),
+        "target": {"p99_ms": near_stats["p99"], "limit_ms": TARGET_MS,
+                   "pass": near_stats["p99"] <= TARGET_MS},
+    }  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latency.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (args.out / "latency.md").write_text(markdown(doc), encoding="utf-8")
+    print(markdown(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
