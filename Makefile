@@ -16,7 +16,7 @@ MODEL_WORK := var/model
 ASSETS := src/askwell/assets
 DEFAULT_LABEL := good_answer_within_7d
 
-.PHONY: run test lint model bench-ingest bench-quality clean help
+.PHONY: run test lint model bench-ingest bench-quality bench-latency clean help
 
 help:
 	@echo "make run DUMP=<dump folder | Posts.xml | site .7z | SEDE .csv> [DUMP=...]"
@@ -24,6 +24,7 @@ help:
 	@echo "make model           retrain the bundled default model and its card on ../shared/data"
 	@echo "make bench-ingest    the ingestion benchmark (writes bench/results/)"
 	@echo "make bench-quality   the model quality benchmark (writes bench/results/)"
+	@echo "make bench-latency   the explanation latency benchmark (writes bench/results/)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,9 @@ bench-ingest: $(VENV)/.installed-dev
 
 bench-quality: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.quality
+
+bench-latency: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info src/askwell/data/_html.c src/askwell/data/*.so
