@@ -586,6 +586,15 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
+def write_results(out: Path, name: str, doc: dict[str, Any], table: str) -> None:
+    """A benchmark's results: ``NAME.json`` and the markdown ``NAME.md`` under ``out``, and
+    the table on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
 def machine_info() -> dict[str, Any]:
     import psutil
     import pyarrow
@@ -791,10 +800,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratios,
         "targets": targets,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ingest.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (args.out / "ingest.md").write_text(markdown(doc), encoding="utf-8")
-    print(markdown(doc))
+    write_results(args.out, "ingest", doc, markdown(doc))
     failed = [k for k, v in results.items() if not v.ok]
     if checks["disturbed_methods"]:
         print(

@@ -14,7 +14,6 @@ questions: at seconds per question, a handful gives its cost. JSON and a markdow
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from askwell.records import Question
-from bench.ingest import ROOT, machine_info
+from bench.ingest import ROOT, machine_info, write_results
 
 TARGET_MS = 30.0
 NEAR_2000 = (1500, 2500)
@@ -155,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"p99_ms": near_stats["p99"], "limit_ms": TARGET_MS,
                    "pass": near_stats["p99"] <= TARGET_MS},
     }  # fmt: skip
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latency.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (args.out / "latency.md").write_text(markdown(doc), encoding="utf-8")
-    print(markdown(doc))
+    write_results(args.out, "latency", doc, markdown(doc))
     return 0
 
 

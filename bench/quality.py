@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import re
 import sys
 import time
@@ -42,7 +41,7 @@ import numpy.typing as npt
 from askwell.data.dataset import Dataset
 from askwell.models.train import ModelKind, PreparedData, TrainConfig
 from askwell.records import Question
-from bench.ingest import ROOT, WORK, machine_info
+from bench.ingest import ROOT, WORK, machine_info, write_results
 
 DATA = ROOT.parent / "shared" / "data"
 DATASET = WORK / "quality-ds"
@@ -431,10 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     doc["targets"], doc["leakage"] = targets(settings), leakage(settings)
     doc["wall_s"] = round(time.perf_counter() - started, 2)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "quality.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    (args.out / "quality.md").write_text(markdown(doc), encoding="utf-8")
-    print(markdown(doc))
+    write_results(args.out, "quality", doc, markdown(doc))
     return 0
 
 
