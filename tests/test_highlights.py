@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import itertools
 
-from askwell.explain.highlights import WEAKEST, sentence_highlights, without
+from askwell.explain.highlights import (
+    CHAR_BUDGET,
+    MIN_PIECES,
+    WEAKEST,
+    pieces,
+    sentence_highlights,
+    without,
+)
+from askwell.features.text_stats import split_sentences
 from askwell.records import Question
 from tests.conftest import default_model
 
@@ -57,3 +65,18 @@ def test_same_text_same_highlights_and_no_prose_none() -> None:
 def test_removing_a_sentence_keeps_its_neighbours_apart() -> None:
     q = Question.from_html("T", "<p>One. Two. Three.</p>")
     assert without(q, 5, 9).body.text == "One. Three."
+
+
+def test_a_long_text_is_scored_in_passages_within_the_budget() -> None:
+    text = " ".join(f"Sentence number {i} says something." for i in range(2000))
+    spans = pieces(text)
+    assert MIN_PIECES <= len(spans) <= max(MIN_PIECES, CHAR_BUDGET // len(text))
+    starts = {a for a, _ in split_sentences(text)}
+    ends = {b for _, b in split_sentences(text)}
+    assert all(a in starts and b in ends for a, b in spans)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_a_short_text_is_scored_sentence_by_sentence() -> None:
+    assert pieces(QUESTION.body.text) == split_sentences(QUESTION.body.text)

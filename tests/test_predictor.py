@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from askwell.explain.highlights import sentence_highlights
 from askwell.explain.predictor import TOP_FACTORS, Predictor
+from askwell.explain.suggestions import suggest
 from askwell.models.bands import BAND_NAMES
 from askwell.models.bundle import BundleError
 from askwell.records import Question
@@ -21,6 +23,11 @@ GOOD = Question.from_html(
     ("python", "pandas", "csv"),
 )
 NOT_A_QUESTION = Question.from_html("This isn't even a question.", "")
+NOISY = Question.from_html(
+    "Problem with loop",
+    "<p>Hi all!!! My loop NEVER stops. Thanks in advance, it is URGENT!!!</p>",
+    ("python",),
+)
 
 
 @cache
@@ -46,6 +53,17 @@ def test_bands_order_a_good_question_above_a_non_question() -> None:
     assert bad.band_good_rate < bad.base_rate  # the evidence behind "struggle"
     assert bad.highlights == []  # no prose, nothing to highlight
     assert "title-as-question" in [s.id for s in bad.suggestions]
+
+
+def test_one_pass_scoring_matches_each_part_scored_alone() -> None:
+    """``score`` builds every feature row in one pass: the result must be what the score,
+    the highlights and the suggestions give when each is computed on its own."""
+    predictor = _predictor()
+    for question in (GOOD, NOT_A_QUESTION, NOISY):
+        scored = predictor.score(question)
+        assert scored.score == pytest.approx(predictor.model.predict_proba([question])[0])
+        assert scored.highlights == sentence_highlights(predictor.model, question)
+        assert scored.suggestions == suggest(predictor.model, question)
 
 
 def test_same_question_same_result() -> None:

@@ -7,9 +7,15 @@ import itertools
 
 import pytest
 
-from askwell.explain.suggestions import RULES, apply_edit, suggest
+from askwell.explain.suggestions import RULES, Rule, apply_edit, code_lines, suggest
 from askwell.features.catalog import get_feature
-from askwell.features.text_stats import repeated_punctuation, shouting_words
+from askwell.features.text_stats import (
+    LONG_SENTENCE_WORDS,
+    repeated_punctuation,
+    shouting_words,
+    split_sentences,
+    words,
+)
 from askwell.records import Question
 from tests.conftest import default_model
 
@@ -71,3 +77,78 @@ def test_mechanical_edits_do_what_they_say() -> None:
     assert clean.startswith("I am reading a CSV") and "I tried on_bad_lines" in clean
     with pytest.raises(KeyError, match="show-code"):
         apply_edit(MESSY, "show-code")  # needs the writer: no mechanical edit
+
+
+RUN_ON_HTML = (
+    "<p>I am reading a large CSV file with pandas and some of the lines have too many fields, "
+    "and the read fails with an error that I do not understand at all, so I tried to set the "
+    "separator and the engine; but nothing changed and I am stuck now after a whole day.</p>"
+    "<p>df = pd.read_csv('a.csv', sep=';')<br>print(df.head())</p>"
+    "<p>How can I skip the bad lines?</p>"
+)
+RUN_ON = Question.from_html(
+    "pandas read_csv fails on some lines", RUN_ON_HTML, ("python", "pandas")
+)
+
+
+def test_splitting_long_sentences_cuts_at_clause_boundaries_and_keeps_every_word() -> None:
+    rule = next(r for r in RULES if r.id == "split-long-sentences")
+    assert rule.evidence(RUN_ON) == "1 of 4 sentences"
+    edited = apply_edit(RUN_ON, "split-long-sentences").body.text
+    lengths = [len(words(edited[a:b])) for a, b in split_sentences(edited)]
+    assert max(lengths) <= LONG_SENTENCE_WORDS and len(lengths) > 4
+    assert [w.lower() for w in words(edited)] == [w.lower() for w in words(RUN_ON.body.text)]
+    assert "at all. So I tried" in edited
+    # Without a semicolon or ", and/but/so/then" there is no cut to make: no mechanical advice.
+    plain = Question.from_html("t", "<p>" + " ".join(["word"] * 40) + ".</p>")
+    assert rule.evidence(plain) is None
+
+
+def test_fencing_moves_code_lines_into_a_code_block() -> None:
+    edited = apply_edit(RUN_ON, "fence-code")
+    assert edited.body.code_blocks == ("df = pd.read_csv('a.csv', sep=';')\nprint(df.head())",)
+    assert "read_csv" not in edited.body.text and "How can I skip" in edited.body.text
+    show_code = next(r for r in RULES if r.id == "show-code")
+    assert show_code.evidence(RUN_ON) is None  # the code is there: fencing it is the advice
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["import numpy as np", "from os import path", "def main(args):", "$ pip install pandas",
+     ">>> len(x)", "x = foo(1);", "print(df.head())", "if (x > 1) {", "}",
+     "SELECT name FROM users WHERE id = 1;", "#include <stdio.h>"],
+)  # fmt: skip
+def test_code_lines_are_found(line: str) -> None:
+    assert code_lines(f"I ran this:\n{line}\nIt fails.") == [(12, 12 + len(line))]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["UPDATE: it works now.", "Mention other answers by name in an answer's body;",
+     "vote down;", "Cooking = The Frying Pan", "$ P(0) = 0.5 $", "let us stick to one proposal",
+     "Should bolding be removed or added;", "I call f(x) twice (once per row)."],
+)  # fmt: skip
+def test_prose_is_not_code(line: str) -> None:
+    assert code_lines(line) == []
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.mechanical], ids=lambda r: r.id)
+def test_a_followed_suggestion_is_not_given_again(rule: Rule) -> None:
+    """Following advice must end it: after the edit the rule finds no evidence, and making
+    the edit again changes nothing."""
+    for question in (MESSY, RUN_ON):
+        if rule.evidence(question) is None:
+            continue
+        edited = rule.what_if(question)
+        assert rule.evidence(edited) is None, rule.id
+        assert rule.what_if(edited) == edited, rule.id
+
+
+def test_renaming_a_variable_keeps_the_advice() -> None:
+    renamed = Question.from_html(
+        RUN_ON.title,
+        RUN_ON_HTML.replace("df", "frame"),
+        RUN_ON.tags,
+    )
+    model = default_model()
+    assert [s.id for s in suggest(model, renamed)] == [s.id for s in suggest(model, RUN_ON)]

@@ -52,6 +52,7 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
     assert check["n_questions"] == evaluation["test"]["n_test"]
     assert check["with_a_shown_edit"] > 0 and check["shown"]["share_raised"] == 1.0
     assert check["applicable"]["n"] >= check["with_a_shown_edit"]
+    assert check["with_contradictory_suggestions"] == 0
     assert "Advice check" in out.with_suffix(".report.html").read_text()
     card = out.with_suffix(".card.md").read_text()
     for section in ("## Intended use", "## Data", "CC BY-SA", "## Metrics", "## Limitations",

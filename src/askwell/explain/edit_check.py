@@ -10,6 +10,9 @@ model, calibration). Two numbers per rule, and over all questions:
   suggestion only when its edit raises the score), how often applying it raises the score.
   That is every time by construction; the check is that the pipeline agrees with itself on
   real questions (same text, same score), and how much the score rises.
+
+It also counts the questions whose suggestions contradict each other (pull one feature both
+ways): the rules are built so that none does, and this proves it on real questions.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from askwell.explain.suggestions import RULES, Scorer, apply_edit, suggest
+from askwell.explain.suggestions import RULES, Scorer, Suggestion, apply_edit, suggest
 from askwell.records import Question
 
 
@@ -37,9 +40,11 @@ def check_edits(model: Scorer, questions: Sequence[Question]) -> dict[str, Any]:
             gain = np.zeros(0)
         per_rule[rule.id] = _summary(gain)
         gains.append(gain)
-    shown_rows, shown_ids = [], []
+    shown_rows, shown_ids, contradictory = [], [], 0
     for i, q in enumerate(questions):
-        top = next((s for s in suggest(model, q) if s.editable), None)
+        found = suggest(model, q)
+        contradictory += bool(contradictions(found))
+        top = next((s for s in found if s.editable), None)
         if top is not None:
             shown_rows.append(i)
             shown_ids.append(top.id)
@@ -56,7 +61,20 @@ def check_edits(model: Scorer, questions: Sequence[Question]) -> dict[str, Any]:
         "shown": shown,
         "applicable": _summary(np.concatenate(gains)),  # every (question, rule) pair
         "applicable_by_rule": per_rule,
+        # Questions whose suggestions pull one feature both ways: must be 0.
+        "with_contradictory_suggestions": contradictory,
     }
+
+
+def contradictions(found: Sequence[Suggestion]) -> list[tuple[str, str, str]]:
+    """(feature, id, id) for each pair of suggestions moving one feature opposite ways."""
+    pairs = []
+    for i, a in enumerate(found):
+        for b in found[i + 1 :]:
+            for name in sorted(set(a.features) & set(b.features)):
+                if a.direction != b.direction:
+                    pairs.append((name, a.id, b.id))
+    return pairs
 
 
 def _summary(gain: np.ndarray[Any, np.dtype[np.float64]]) -> dict[str, Any]:

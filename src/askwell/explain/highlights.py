@@ -1,10 +1,11 @@
 """Sentence highlights: how much each sentence of a question's prose moves its score.
 
 Leave-one-sentence-out: the question is re-scored once without each sentence (one batch, so
-the cost is one model call), and a sentence's *effect* is the score with it minus the score
-without it. Offsets index ``question.body.text``, the prose the editor shows. Removing a
-sentence leaves the body's structure (code blocks, links, inline code counts) as it was: the
-effect is that of the sentence's words and form.
+the cost is one model call; a very long text is cut into passages instead, see ``pieces``),
+and a sentence's *effect* is the score with it minus the score without it. Offsets index
+``question.body.text``, the prose the editor shows. Removing a sentence leaves the body's
+structure (code blocks, links, inline code counts) as it was: the effect is that of the
+sentence's words and form.
 
 The weakest sentences (the most negative effects) also get a short reason: the idea (a
 feature group) whose contribution falls most because the sentence is there.
@@ -12,6 +13,8 @@ feature group) whose contribution falls most because the sentence is there.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -58,6 +61,14 @@ class Highlight:
     reason: str | None = None
 
 
+# Leave-one-out re-reads the whole text once per piece, so its cost grows with the square of
+# the text's length. Past this many characters re-read in all, neighbouring sentences are
+# scored together as passages (never fewer than MIN_PIECES): a 50 kB question then costs a
+# few times a 5 kB one, not a hundred.
+CHAR_BUDGET = 120_000
+MIN_PIECES = 8
+
+
 def without(question: Question, start: int, end: int) -> Question:
     """The question with ``body.text[start:end]`` removed (one space kept between its
     neighbours)."""
@@ -66,22 +77,48 @@ def without(question: Question, start: int, end: int) -> Question:
     return replace(question, body=replace(question.body, text=joined))
 
 
-def sentence_highlights(
-    model: Scorer, question: Question, weakest: int = WEAKEST
+def pieces(text: str) -> list[tuple[int, int]]:
+    """The spans that get an effect: the sentences of ``text``, or for a long text, runs of
+    neighbouring sentences (as even as can be) so that leave-one-out stays within
+    ``CHAR_BUDGET``."""
+    spans = split_sentences(text)
+    most = max(MIN_PIECES, CHAR_BUDGET // max(len(text), 1))
+    if len(spans) <= most:
+        return spans
+    cuts = np.linspace(0, len(spans), most + 1).round().astype(int)
+    return [(spans[a][0], spans[b - 1][1]) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def leave_one_out(question: Question) -> tuple[list[tuple[int, int]], list[Question]]:
+    """The pieces of the prose, and the question without each."""
+    spans = pieces(question.body.text)
+    return spans, [without(question, a, b) for a, b in spans]
+
+
+GroupedDrops = Callable[[list[int]], tuple[npt.NDArray[np.float64], list[str]]]
+
+
+def assemble(
+    question: Question,
+    spans: list[tuple[int, int]],
+    effects: npt.NDArray[np.float64],
+    grouped: GroupedDrops,
+    weakest: int = WEAKEST,
 ) -> list[Highlight]:
-    """Every sentence of the prose, in text order, with its effect; the ``weakest`` sentences
-    with a negative effect also carry a reason. No prose: no highlights."""
-    spans = split_sentences(question.body.text)
-    if not spans:
-        return []
-    variants = [without(question, a, b) for a, b in spans]
-    scores = model.predict_proba([question, *variants])
-    effects = scores[0] - scores[1:]
+    """Highlights from each piece's effect. ``grouped(rows)`` gives the grouped contributions
+    of the question and then of its variants without the pieces ``rows`` (and the group
+    names), from which the weakest pieces' reasons are read."""
     # Most negative first; ties by position, so the same text always gives the same reasons.
     order = np.lexsort((np.arange(len(spans)), effects))
     hurting = [int(i) for i in order if effects[i] < 0][:weakest]
-    reasons = dict(zip(hurting, _reasons(model, question, [variants[i] for i in hurting]),
-                       strict=True))  # fmt: skip
+    reasons: dict[int, str] = {}
+    if hurting:
+        values, groups = grouped(hurting)
+        drops = values[0] - values[1:]  # each piece's push, per group
+        reasons = {
+            i: _REASONS.get(groups[int(np.argmin(row))], "its wording")
+            for i, row in zip(hurting, drops, strict=True)
+        }
     text = question.body.text
     return [
         Highlight(a, b, text[a:b], float(effects[i]), reasons.get(i))
@@ -89,11 +126,19 @@ def sentence_highlights(
     ]
 
 
-def _reasons(model: Scorer, question: Question, variants: list[Question]) -> list[str]:
-    """For each variant (the question without one sentence): the reason named by the group
-    whose contribution the sentence lowers most."""
-    if not variants:
+def sentence_highlights(
+    model: Scorer, question: Question, weakest: int = WEAKEST
+) -> list[Highlight]:
+    """Every sentence (or passage) of the prose, in text order, with its effect; the
+    ``weakest`` with a negative effect also carry a reason. No prose: no highlights."""
+    spans, variants = leave_one_out(question)
+    if not spans:
         return []
-    grouped, groups = model.contributions([question, *variants]).grouped()
-    drops = grouped[0] - grouped[1:]  # the sentence's push, per group
-    return [_REASONS.get(groups[int(np.argmin(row))], "its wording") for row in drops]
+    scores = model.predict_proba([question, *variants])
+    return assemble(
+        question,
+        spans,
+        scores[0] - scores[1:],
+        lambda rows: model.contributions([question, *(variants[i] for i in rows)]).grouped(),
+        weakest,
+    )

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from askwell.explain.highlights import Highlight, sentence_highlights
-from askwell.explain.suggestions import Suggestion, suggest
+from askwell.explain.highlights import Highlight, assemble, leave_one_out
+from askwell.explain.suggestions import Suggestion, candidates, ranked
 from askwell.features.catalog import feature_names
 from askwell.models.bundle import BundleInfo, default_bundle, load_bundle
+from askwell.models.contributions import Contributions
 from askwell.records import Question
 
 TOP_FACTORS = 3
@@ -61,15 +63,29 @@ class Predictor:
         return cls(model, info)
 
     def score(self, question: Question) -> Scored:
-        p = float(self.model.predict_proba([question])[0])
+        """Everything about ``question``. Its feature rows, those of its leave-one-out
+        variants and those of its suggestions' what-ifs are built in one pass and scored in
+        one model call: the editor calls this on every pause in typing."""
+        spans, variants = leave_one_out(question)
+        found = candidates(question)
+        x = self.model.transform([question, *variants, *(w for _, _, w in found)])
+        scores = self.model.proba(x)
+        p = float(scores[0])
+        n = len(variants)
+
+        def grouped(rows: list[int]) -> tuple[npt.NDArray[np.float64], list[str]]:
+            contributions: Contributions = self.model.contributions_of(
+                x[[0, *(1 + i for i in rows)]]
+            )
+            return contributions.grouped()
+
+        values, groups = grouped([])
+        row = values[0]
+        order = np.argsort(-row, kind="stable")
+        helping = [Factor(groups[i], float(row[i])) for i in order if row[i] > 0]
+        hurting = [Factor(groups[i], float(row[i])) for i in order[::-1] if row[i] < 0]
         bands = self.model.bands
         band = bands.of(p)
-        grouped, groups = self.model.contributions([question]).grouped()
-        order = np.argsort(-grouped[0], kind="stable")
-        helping = [Factor(groups[i], float(grouped[0][i])) for i in order if grouped[0][i] > 0]
-        hurting = [
-            Factor(groups[i], float(grouped[0][i])) for i in order[::-1] if grouped[0][i] < 0
-        ]
         return Scored(
             score=p,
             band=band.name,
@@ -78,8 +94,8 @@ class Predictor:
             review=bands.needs_review(p),
             helping=helping[:TOP_FACTORS],
             hurting=hurting[:TOP_FACTORS],
-            highlights=sentence_highlights(self.model, question),
-            suggestions=suggest(self.model, question),
+            highlights=assemble(question, spans, p - scores[1 : 1 + n], grouped),
+            suggestions=ranked(question, found, scores[1 + n :] - p),
             model_version=self.model_version,
             label=self.info.label.get("name", ""),
         )

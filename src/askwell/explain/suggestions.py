@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from askwell.data.text import BodyParts
 from askwell.features.text_stats import (
+    LONG_SENTENCE_WORDS,
     collapse_repeated_punctuation,
     phrase_spans,
     repeated_punctuation,
@@ -95,7 +96,7 @@ def _title_evidence(q: Question) -> str | None:
 
 
 def _title_edit(q: Question) -> Question:
-    return replace(q, title=q.title.strip().rstrip(".!:;,") + "?")
+    return replace(q, title=q.title.strip().rstrip(".!:;,?") + "?")
 
 
 def _body_question_evidence(q: Question) -> str | None:
@@ -157,14 +158,109 @@ def _punctuation_edit(q: Question) -> Question:
     return replace(edited, title=collapse_repeated_punctuation(q.title))
 
 
+# Where a run-on sentence can be cut without rewording: a semicolon, or a comma before a
+# conjunction that can start a sentence of its own.
+_SPLIT_POINT = re.compile(r";\s+|,\s+(?=(?:and|but|so|then)\s)", re.I)
+
+
+def _split_once(sentence: str) -> tuple[str, str] | None:
+    """``sentence`` cut in two at the split point nearest its middle (the second part
+    capitalised), or None without one."""
+    points = list(_SPLIT_POINT.finditer(sentence))
+    if not points:
+        return None
+    cut = min(points, key=lambda m: (abs(m.start() - len(sentence) / 2), m.start()))
+    rest = sentence[cut.end() :]
+    return sentence[: cut.start()], rest[:1].upper() + rest[1:]
+
+
+def _split_long(sentence: str) -> str:
+    """``sentence`` cut until each piece is at most ``LONG_SENTENCE_WORDS`` words long, or
+    no piece that long can be cut."""
+    parts = _split_once(sentence) if len(words(sentence)) > LONG_SENTENCE_WORDS else None
+    if parts is None:
+        return sentence
+    return f"{_split_long(parts[0])}. {_split_long(parts[1])}"
+
+
+def _long_sentences(q: Question) -> list[tuple[int, int]]:
+    text = q.body.text
+    return [(a, b) for a, b in split_sentences(text) if len(words(text[a:b])) > LONG_SENTENCE_WORDS]
+
+
+def _long_evidence(q: Question) -> str | None:
+    spans = _long_sentences(q)
+    if not any(_split_once(q.body.text[a:b]) for a, b in spans):
+        return None  # nothing to cut without rewording: no mechanical advice
+    n = len(split_sentences(q.body.text))
+    return f"{len(spans)} of {n} sentence{'s' if n > 1 else ''}"
+
+
+def _long_edit(q: Question) -> Question:
+    text = q.body.text
+    for a, b in reversed(_long_sentences(q)):
+        text = text[:a] + _split_long(text[a:b]) + text[b:]
+    return _with_text(q, text)
+
+
+# A prose line that is code. Shapes that only code has (an import, a definition, a prompt, a
+# query) count as they are; a statement, a call or a brace counts unless the line also reads
+# as prose (four plain words in a row), since lists in prose end with ";" too.
+_CODE_SHAPE = re.compile(
+    r"(?:import [\w.]+(?: as \w+)?|from [\w.]+ import [\w., *]+"
+    r"|(?:def|function) \w+\(.*\)\s*[:{]?|class \w+.*[:{]|#include\s*[<\"].*"
+    r"|\$ [a-z][\w.-]*(?: .*)?|>>> \S.*|<\?php.*|SELECT .+ FROM .+)"
+)
+_STATEMENT = re.compile(
+    r"(?:[\w.\[\]'\"]+\s*[-+*/]?=\s*\S.*[;)\]'\"]"  # "x = f(a);", "s = 'a'"
+    r"|[\w.]+\(.*\)\s*;?"  # "print(df.head())"
+    r"|.*\)\s*\{|\}\s*(?:else.*)?;?)"  # "if (x) {", "}", "} else {"
+)
+_PROSE_RUN = re.compile(r"(?:\b[A-Za-z]+ ){3}[A-Za-z]+\b")
+
+
+def code_lines(text: str) -> list[tuple[int, int]]:
+    """Spans of the lines of ``text`` that look like code written as prose (an import, a
+    definition, a prompt, a statement, a call, a brace), not a sentence."""
+    spans, start = [], 0
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if _CODE_SHAPE.fullmatch(stripped) or (
+            _STATEMENT.fullmatch(stripped) and not _PROSE_RUN.search(stripped)
+        ):
+            spans.append((start, start + len(line)))
+        start += len(line) + 1
+    return spans
+
+
+def _fence_evidence(q: Question) -> str | None:
+    found = [q.body.text[a:b].strip() for a, b in code_lines(q.body.text)]
+    if not found:
+        return None
+    return f"{len(found)} line{'s' if len(found) > 1 else ''} like “{found[0][:60]}”"
+
+
+def _fence_edit(q: Question) -> Question:
+    """The code-like lines moved, in order, into one code block."""
+    text, spans = q.body.text, code_lines(q.body.text)
+    if not spans:
+        return q
+    code = "\n".join(text[a:b].strip() for a, b in spans)
+    for a, b in reversed(spans):
+        text = text[:a] + text[b + 1 :]
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()  # a paragraph break where lines left
+    body = replace(q.body, text=text, code_blocks=(*q.body.code_blocks, code))
+    return replace(q, body=body)
+
+
 def _code_evidence(q: Question) -> str | None:
     technical = bool(q.body.inline_code) or any(
         w in q.body.text.lower() for w in ("error", "exception", "code", "function", "script")
     )
     return (
         "a technical question without a code block"
-        if technical and not q.body.code_blocks
-        else None
+        if technical and not q.body.code_blocks and not code_lines(q.body.text)
+        else None  # code written as prose: fence-code says what to do with it
     )
 
 
@@ -206,6 +302,20 @@ RULES: tuple[Rule, ...] = (
         _punctuation_edit, True,
     ),
     Rule(
+        "split-long-sentences", ("long_sentence_share",), -1,
+        _long_evidence,
+        lambda q, e: f"{e} run over {LONG_SENTENCE_WORDS} words: split them where a new "
+        "thought starts.",
+        _long_edit, True,
+    ),
+    Rule(
+        "fence-code", ("n_code_blocks",), +1,
+        _fence_evidence,
+        lambda q, e: f"Code written as prose ({e}): format it as a code block, so it keeps "
+        "its lines and reads as code.",
+        _fence_edit, True,
+    ),
+    Rule(
         "show-code", ("n_code_blocks",), +1,
         _code_evidence,
         lambda q, e: "No code block: show the code you ran and the exact error you got, "
@@ -215,18 +325,34 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 
+Candidate = tuple[Rule, str, Question]  # a rule that applies, its evidence, its what-if
+
+
+def candidates(question: Question) -> list[Candidate]:
+    """The rules that apply to ``question``, each with its evidence and its what-if."""
+    return [(r, e, r.what_if(question)) for r in RULES if (e := r.evidence(question)) is not None]
+
+
+def ranked(
+    question: Question, found: list[Candidate], gains: npt.NDArray[np.float64]
+) -> list[Suggestion]:
+    """The candidates whose what-if raised the score (``gains``: what-if score minus the
+    question's), best first."""
+    kept = [
+        Suggestion(r.id, r.message(question, e), r.features, r.direction, float(g), r.mechanical)
+        for (r, e, _), g in zip(found, gains, strict=True)
+        if g > 0
+    ]
+    return sorted(kept, key=lambda s: (-s.effect, s.id))
+
+
 def suggest(model: Scorer, question: Question) -> list[Suggestion]:
     """The rules that apply and whose what-if raises the score, best first."""
-    applying = [(r, e) for r in RULES if (e := r.evidence(question)) is not None]
-    if not applying:
+    found = candidates(question)
+    if not found:
         return []
-    scores = model.predict_proba([question, *(r.what_if(question) for r, _ in applying)])
-    found = [
-        Suggestion(r.id, r.message(question, e), r.features, r.direction, float(gain), r.mechanical)
-        for (r, e), gain in zip(applying, scores[1:] - scores[0], strict=True)
-        if gain > 0
-    ]
-    return sorted(found, key=lambda s: (-s.effect, s.id))
+    scores = model.predict_proba([question, *(w for _, _, w in found)])
+    return ranked(question, found, scores[1:] - scores[0])
 
 
 def apply_edit(question: Question, suggestion_id: str) -> Question:

@@ -119,9 +119,9 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         if self.word_ is not None:
             blocks.append(self.word_.transform([question_text(q) for q in questions]))
         if self.char_ is not None:
-            blocks.append(self.char_.transform([q.title for q in questions]))
+            blocks.append(_each_once(self.char_, [q.title for q in questions]))
         if self.tags_ is not None:
-            blocks.append(self.tags_.transform([tag_text(q) for q in questions]))
+            blocks.append(_each_once(self.tags_, [tag_text(q) for q in questions]))
         return sparse.hstack(blocks, format="csr")
 
     def _one_hot_bins(self, values: npt.NDArray[np.float64]) -> sparse.csr_matrix:
@@ -185,6 +185,17 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             sublinear_tf=True,
             dtype=np.float32,
         )
+
+
+def _each_once(vectorizer: CountVectorizer, texts: list[str]) -> sparse.csr_matrix:
+    """``vectorizer.transform(texts)``, analysing each distinct text once: the editor's
+    what-if variants of one question all share its title and tags."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == len(texts):
+        return vectorizer.transform(texts)
+    index = {t: i for i, t in enumerate(distinct)}
+    rows: sparse.csr_matrix = vectorizer.transform(distinct)[[index[t] for t in texts]]
+    return rows
 
 
 def _signed_log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

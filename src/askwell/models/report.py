@@ -792,7 +792,9 @@ def _edit_check(test: dict[str, Any]) -> str:
         f"re-scoring raises the score for {_pct(shown.get('share_raised'))} of them "
         f"(median rise {_fmt(shown.get('median_gain'))}). Before the editor's filter, over "
         f"every question a mechanical rule applies to, the edit raises the score "
-        f"{_pct(_dict(check.get('applicable')).get('share_raised'))} of the time.</p>"
+        f"{_pct(_dict(check.get('applicable')).get('share_raised'))} of the time. "
+        f"Questions whose suggestions contradict each other: "
+        f"{_count(check.get('with_contradictory_suggestions'))}.</p>"
     )
     rows = [
         [

@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -135,10 +136,20 @@ class QualityModel:
         self.params = params
         self.bands = bands
 
+    def transform(
+        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
+    ) -> sparse.csr_matrix:
+        """The feature rows of ``questions``: build them once when both the scores and the
+        contributions of the same questions are wanted."""
+        return self.features.transform_with_catalog(questions, catalog)
+
     def predict_proba(
         self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
     ) -> npt.NDArray[np.float64]:
-        x = self.features.transform_with_catalog(questions, catalog)
+        return self.proba(self.transform(questions, catalog))
+
+    def proba(self, x: sparse.csr_matrix) -> npt.NDArray[np.float64]:
+        """Calibrated P(good) of feature rows ``x``."""
         proba: npt.NDArray[np.float64] = self.calibrated.predict_proba(x)[:, 1]
         return proba
 
@@ -151,7 +162,10 @@ class QualityModel:
         self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
     ) -> Contributions:
         """Each feature column's contribution to each question's (uncalibrated) logit."""
-        x = self.features.transform_with_catalog(questions, catalog)
+        return self.contributions_of(self.transform(questions, catalog))
+
+    def contributions_of(self, x: sparse.csr_matrix) -> Contributions:
+        """``contributions`` of feature rows ``x``."""
         return contributions(self.estimator, x, self.feature_names)
 
     @functools.cached_property
