@@ -16,11 +16,12 @@ MODEL_WORK := var/model
 ASSETS := src/askwell/assets
 DEFAULT_LABEL := good_answer_within_7d
 
-.PHONY: run test lint model bench-ingest bench-quality bench-latency clean help
+.PHONY: run data test lint model bench-ingest bench-quality bench-latency bench-serve clean help
 
 help:
-	@echo "make run DUMP=<dump folder | Posts.xml | site .7z | SEDE .csv> [DUMP=...]"
-	@echo "make test            lint, type-check and run the whole test suite"
+	@echo "make run             start the editor on the bundled model: http://localhost:8000/"
+	@echo "make data DUMP=<dump folder | Posts.xml | site .7z | SEDE .csv> [DUMP=...]"
+	@echo "make test            lint, type-check and run the whole test suite (starts PostgreSQL)"
 	@echo "make model           retrain the bundled default model and its card on ../shared/data"
 	@echo "make bench-ingest    the ingestion benchmark (writes bench/results/)"
 	@echo "make bench-quality   the model quality benchmark (writes bench/results/)"
@@ -38,9 +39,14 @@ $(VENV)/.installed-dev: $(BIN)/python $(BUILD_INPUTS)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The editor and its API on the embedded defaults: the bundled model (or the registry's
+# champion), a SQLite store in var/askwell.db. Settings: configs/askwell.yaml, ASKWELL_SERVE__*.
 run: $(VENV)/.installed
+	$(BIN)/askwell serve $(SERVE_FLAGS)
+
+data: $(VENV)/.installed
 	@if [ -z "$(DUMP)" ]; then \
-		echo "usage: make run DUMP=<dump folder | Posts.xml | site .7z | SEDE .csv>"; exit 2; fi
+		echo "usage: make data DUMP=<dump folder | Posts.xml | site .7z | SEDE .csv>"; exit 2; fi
 	$(BIN)/askwell ingest $(DUMP) --out $(DATA)
 	$(BIN)/askwell data check $(DATA)
 	$(BIN)/askwell data profile $(DATA)
@@ -50,8 +56,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# PostgreSQL and Chromium are installed and started if missing (scripts/test-services).
 test: lint
-	$(BIN)/pytest
+	url="$$(bash scripts/test-services)" && ASKWELL_TEST_POSTGRES_URL="$$url" $(BIN)/pytest
 
 model: $(VENV)/.installed
 	$(BIN)/askwell ingest $(SHARED_DATA)/stackexchange/*/ --out $(MODEL_WORK)/dataset

@@ -96,11 +96,40 @@ class TrainSettings(_Strict):
     )
 
 
+class ServeSettings(_Strict):
+    """The editor and its API (askwell serve)."""
+
+    host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="server processes")
+    database_url: str = Field(
+        "sqlite:///var/askwell.db",
+        description="the prediction and feedback store: sqlite:///PATH (relative to the "
+        "working directory) or postgresql+psycopg://USER:PASSWORD@HOST/DB",
+    )
+    bundle: Path | None = Field(
+        None,
+        description="a model bundle to serve; default: the registry's champion if there is "
+        "one, else the model askwell ships",
+    )
+    max_text_kb: float = Field(
+        50, gt=0, le=10_000, description="the most a question's title and body may hold, in kB"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return url
+
+
 class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     profile: ProfileSettings = ProfileSettings()
     tracking: TrackingSettings = TrackingSettings()
     train: TrainSettings = TrainSettings()
+    serve: ServeSettings = ServeSettings()
 
 
 def get_settings(

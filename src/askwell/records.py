@@ -30,6 +30,20 @@ class Question:
         return cls(title or "", html_to_parts(body_html), tuple(tags), site)
 
     @classmethod
+    def from_markdown(
+        cls,
+        title: str | None,
+        body_markdown: str | None,
+        tags: tuple[str, ...] = (),
+        site: str | None = None,
+    ) -> Question:
+        """As a person types it in the editor (the body in Stack Exchange Markdown): the one
+        way the API, batch scoring and ``askwell score`` build a question from text."""
+        from askwell.markdown import to_html
+
+        return cls.from_html(title, to_html(body_markdown or ""), tags, site)
+
+    @classmethod
     def from_row(cls, row: dict[str, object]) -> Question:
         """From a ``questions`` table row, as ``pyarrow.Table.to_pylist`` gives it or as
         ``DataFrame.to_dict("records")`` does (list cells as numpy arrays, counts as numpy

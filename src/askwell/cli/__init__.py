@@ -11,6 +11,7 @@ from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
 from askwell.cli import labels as labels_cli
 from askwell.cli import score as score_cli
+from askwell.cli import serve as serve_cli
 from askwell.cli import train as train_cli
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("train")(train_cli.train_command)
 app.command("evaluate")(evaluate_cli.evaluate_command)
 app.command("score")(score_cli.score_command)
 app.command("labels")(labels_cli.labels_command)
+app.command("serve")(serve_cli.serve_command)
 app.add_typer(experiments_cli.app, name="experiments")
 
 

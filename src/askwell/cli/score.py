@@ -1,4 +1,5 @@
-"""``askwell score``: one question, scored as the editor will show it."""
+"""``askwell score``: one question, scored as the editor will show it; or, given IN and OUT,
+every question in a file (``serving/batch.py``), through the same ``Predictor.score``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
-from askwell.cli.common import console, reports_errors
+from askwell.cli.common import console, err_console, reports_errors
 from askwell.errors import InputError
 
 
@@ -27,34 +38,112 @@ def _read(path: Path) -> str:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
+class _Bar:
+    """Rows done and, when the input says, how far through it: on stderr, on a terminal."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID = progress.add_task("scoring", total=None, rows=0)
+
+    def update(self, rows: int, fraction: float | None) -> None:
+        if fraction is None:
+            self._progress.update(self._task, rows=rows)
+        else:
+            self._progress.update(self._task, total=1.0, completed=fraction, rows=rows)
+
+
 @reports_errors
 def score_command(
-    title: str = typer.Option(..., "--title", "-t", help="The question's title."),
+    in_path: Path | None = typer.Argument(
+        None,
+        metavar="IN",
+        help="Batch mode: a file of questions (.csv, .jsonl/.ndjson or .parquet) with a title "
+        "column; body, tags, site and id are optional.",
+        show_default=False,
+    ),
+    out_path: Path | None = typer.Argument(
+        None,
+        metavar="OUT",
+        help="Batch mode: the file to write (.csv, .jsonl/.ndjson or .parquet, whatever IN is).",
+        show_default=False,
+    ),
+    title: str | None = typer.Option(None, "--title", "-t", help="The question's title."),
     body: Path | None = typer.Option(
         None,
         "--body",
         "-b",
         help="A file with the body, in Markdown as typed on the site ('-': standard input).",
     ),
-    html: bool = typer.Option(False, "--html", help="The body file is HTML, not Markdown."),
+    html: bool = typer.Option(False, "--html", help="The body (file or column) is HTML."),
     tags: str = typer.Option("", "--tags", help="Comma-separated tags, e.g. python,pandas."),
     bundle: Path | None = typer.Option(
         None, "--bundle", help="A model bundle (default: the model askwell ships)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    top: int = typer.Option(
+        3, "--top", min=0, help="Batch mode: how many suggestions to write per question."
+    ),
 ) -> None:
     """Score a question: how likely it is to be well received, the band and the evidence
-    behind it, what helps and hurts, and each sentence's effect."""
+    behind it, what helps and hurts, and each sentence's effect. With IN and OUT, score a
+    whole file instead, streaming: OUT gets id, score, band, review, the top suggestions,
+    model_version and error for each row."""
+    if in_path is not None:
+        if out_path is None:
+            raise InputError(f"batch mode takes two paths: askwell score {in_path} OUT")
+        if title is not None or body is not None or tags or as_json:
+            raise InputError(
+                "--title, --body, --tags and --json are for one question; "
+                "in batch mode each row of IN gives its own"
+            )
+        _score_batch(in_path, out_path, bundle=bundle, html=html, top=top)
+        return
+    if title is None:
+        raise InputError("give --title (and --body) for one question, or IN OUT for a file")
+    _score_one(title, body, html=html, tags=tags, bundle=bundle, as_json=as_json)
+
+
+def _score_batch(
+    in_path: Path, out_path: Path, *, bundle: Path | None, html: bool, top: int
+) -> None:
     from askwell.explain.predictor import Predictor
-    from askwell.markdown import to_html
+    from askwell.serving.batch import check_paths, score_file
+
+    check_paths(in_path, out_path)  # a wrong path is said before the model loads
+    predictor = Predictor.load(bundle)
+    bar_console = err_console()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=bar_console,
+        disable=not bar_console.is_terminal,
+    )
+    with progress:
+        summary = score_file(
+            in_path, out_path, predictor, html=html, top=top, progress=_Bar(progress)
+        )
+    out = console()
+    for note in summary.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
+    out.print(f"{summary.describe()} → {out_path}", highlight=False, soft_wrap=True)
+    if summary.rows and not summary.scored:
+        raise InputError(f"{in_path}: no row could be scored (first: {summary.first_error})")
+
+
+def _score_one(
+    title: str, body: Path | None, *, html: bool, tags: str, bundle: Path | None, as_json: bool
+) -> None:
+    from askwell.explain.predictor import Predictor
     from askwell.records import Question
 
     text = _read(body) if body is not None else ""
-    question = Question.from_html(
-        title,
-        text if html else to_html(text),
-        tuple(t.strip() for t in tags.split(",") if t.strip()),
-    )
+    build = Question.from_html if html else Question.from_markdown
+    question = build(title, text, tuple(t.strip() for t in tags.split(",") if t.strip()))
     scored = Predictor.load(bundle).score(question)
     if as_json:
         typer.echo(json.dumps(asdict(scored), indent=2))

@@ -37,8 +37,10 @@ class Factor:
 class Scored:
     score: float  # calibrated probability of the model's label
     band: str
-    band_good_rate: float  # of validation questions in this band, the share with a good outcome
-    base_rate: float  # the same, over all validation questions
+    # Of validation questions in this band, the share with a good outcome; and the same over
+    # all validation questions. None from the rule-based fallback, which has no evidence.
+    band_good_rate: float | None
+    base_rate: float | None
     review: bool  # uncertain or at a band's edge: a person should look
     helping: list[Factor]
     hurting: list[Factor]

@@ -1,0 +1,67 @@
+"""Prometheus metrics of the service.
+
+Each app has its own registry (tests build many apps in one process). With several server
+processes, ``askwell serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they start, so each
+process writes its values there and ``/metrics`` adds them up across processes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "askwell_requests", "HTTP requests by route and status", ["route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "askwell_request_seconds",
+            "Time to answer, by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.errors = Counter(
+            "askwell_errors",
+            "Failures by kind: model (a request fell back), store (a write or read failed), "
+            "invalid (a request was refused)",
+            ["kind"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "askwell_fallbacks", "Scores answered by the rule-based fallback", registry=r
+        )
+        self.scores = Histogram(
+            "askwell_score", "Scores given, by band", ["band"], buckets=_SCORE_BUCKETS, registry=r
+        )
+        self.degraded = Gauge(
+            "askwell_degraded",
+            "1 while the model could not be loaded and every score is the fallback's",
+            registry=r,
+            multiprocess_mode="max",
+        )
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The metrics page and its content type."""
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

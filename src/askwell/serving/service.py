@@ -1,0 +1,251 @@
+"""What the API does, apart from HTTP: score a request (with the fallback when the model
+fails), log it with its features, link it to the session's previous score, take feedback.
+
+One instance per server process, built once at start-up by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from askwell.config import Settings
+from askwell.errors import AskwellError
+from askwell.explain.fallback import FallbackPredictor
+from askwell.explain.predictor import Predictor, Scored
+from askwell.explain.suggestions import RULES
+from askwell.features.catalog import compute_features
+from askwell.records import Question
+from askwell.serving import api_models as api
+from askwell.serving.metrics import Metrics
+from askwell.store.db import PredictionRecord, Store, StoreError, migrate
+
+log = logging.getLogger("askwell.serving")
+
+
+class Scorer(Protocol):
+    model_version: str
+
+    def score(self, question: Question) -> Scored: ...
+
+
+class FeedbackNotStoredError(AskwellError):
+    """Feedback that the database did not take: the client must be told."""
+
+
+class UnknownRequestError(AskwellError):
+    """Feedback about a request_id that was never logged."""
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    scorer: Scorer
+    name: str
+    source: str  # where it came from, for /readyz
+    failure: str | None  # why the model is not in use (None: it is)
+
+
+def load_model(settings: Settings) -> ModelChoice:
+    """The bundle to serve: the configured one, else the registry's champion, else the
+    bundled default; the rule-based fallback when that cannot be loaded."""
+    bundle = settings.serve.bundle
+    source = str(bundle) if bundle is not None else "bundled default model"
+    try:
+        if bundle is None:
+            champion = _champion(settings)
+            if champion is not None:
+                bundle, source = champion, f"registry champion ({champion})"
+        predictor = Predictor.load(bundle)
+    except (AskwellError, OSError) as exc:
+        reason = f"cannot load {source}: {exc}"
+        log.error("%s; answering with the rule-based fallback", reason)
+        return ModelChoice(FallbackPredictor(reason), "heuristic", source, reason)
+    return ModelChoice(predictor, predictor.info.name, source, None)
+
+
+def _champion(settings: Settings) -> Path | None:
+    """The registry's champion bundle, if a registry exists here and names one."""
+    from askwell.models.registry import Tracker
+
+    registry = Tracker(settings.tracking)
+    if not registry.db_path.is_file():  # no registry yet: do not create one to look
+        return None
+    try:
+        return registry.champion_bundle()
+    except AskwellError as exc:
+        log.error("registry champion unusable (%s); serving the bundled model", exc)
+        return None
+
+
+class ScoringService:
+    def __init__(
+        self, model: ModelChoice, store: Store, metrics: Metrics, max_text_bytes: int
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.metrics = metrics
+        self.max_text_bytes = max_text_bytes
+        self.fallback = (
+            model.scorer
+            if isinstance(model.scorer, FallbackPredictor)
+            else FallbackPredictor("the model failed on a request")
+        )
+        metrics.degraded.set(1 if model.failure else 0)
+
+    # -- scoring
+
+    def question(self, request: api.ScoreRequest) -> Question:
+        return Question.from_markdown(
+            request.title, request.body, tuple(request.tags), request.site
+        )
+
+    def score(self, request: api.ScoreRequest) -> api.ScoreResponse:
+        started = time.perf_counter()
+        question = self.question(request)
+        scored, degraded = self._score(question)
+        request_id = str(uuid.uuid4())
+        logged = self._log(request, request_id, question, scored, degraded, started)
+        self.metrics.scores.labels(scored.band).observe(scored.score)
+        return _response(
+            scored,
+            question,
+            request_id=request_id,
+            model_name="heuristic" if degraded else self.model.name,
+            degraded=degraded,
+            logged=logged,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _score(self, question: Question) -> tuple[Scored, bool]:
+        if self.model.failure is None:
+            try:
+                return self.model.scorer.score(question), False
+            except Exception:  # any failure of the model on this input: fall back, visibly
+                log.exception("the model failed on a request; answering with the fallback")
+                self.metrics.errors.labels("model").inc()
+        self.metrics.fallbacks.inc()
+        return self.fallback.score(question), True
+
+    def _log(
+        self,
+        request: api.ScoreRequest,
+        request_id: str,
+        question: Question,
+        scored: Scored,
+        degraded: bool,
+        started: float,
+    ) -> bool:
+        """Stores the prediction (and the revision, in a session); False if the store failed:
+        the person still gets the score, and the metrics count the failure."""
+        try:
+            previous = (
+                self.store.previous_in_session(request.session_id) if request.session_id else None
+            )
+            self.store.record_prediction(
+                PredictionRecord(
+                    request_id=request_id,
+                    session_id=request.session_id,
+                    site=request.site,
+                    model_name="heuristic" if degraded else self.model.name,
+                    model_version=scored.model_version,
+                    degraded=degraded,
+                    score=scored.score,
+                    band=scored.band,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    suggestions=[s.id for s in scored.suggestions],
+                    features=compute_features(question),
+                )
+            )
+            if previous is not None and request.session_id is not None:
+                self.store.record_revision(
+                    request.session_id,
+                    request_id,
+                    previous,
+                    scored.score,
+                    followed(previous.suggestions, question),
+                )
+        except StoreError as exc:
+            log.error("prediction %s not logged: %s", request_id, exc)
+            self.metrics.errors.labels("store").inc()
+            return False
+        return True
+
+    # -- feedback and health
+
+    def feedback(self, request: api.FeedbackRequest) -> api.FeedbackResponse:
+        try:
+            if not self.store.has_prediction(request.request_id):
+                raise UnknownRequestError(f"no score with request_id {request.request_id}")
+            feedback_id = self.store.record_feedback(
+                request.request_id, request.suggestion_id, request.helpful, request.comment
+            )
+        except StoreError as exc:
+            self.metrics.errors.labels("store").inc()
+            raise FeedbackNotStoredError(f"feedback not stored: {exc}") from None
+        return api.FeedbackResponse(feedback_id=feedback_id, stored=True)
+
+    def readiness(self) -> dict[str, str]:
+        """'ok' or what is wrong, for the model and for the database."""
+        try:
+            try:
+                self.store.ping()
+            except StoreError:
+                migrate(self.store.engine)  # a database that was down at start-up
+                self.store.ping()
+            database = "ok"
+        except StoreError as exc:
+            database = str(exc)
+        model = "ok" if self.model.failure is None else f"degraded: {self.model.failure}"
+        return {"model": model, "model_source": self.model.source, "database": database}
+
+
+def followed(previous: list[str], question: Question) -> list[str]:
+    """The suggestions shown last time whose evidence is gone from the new text: the edit
+    followed them."""
+    applying = {r.id for r in RULES if r.evidence(question) is not None}
+    return [s for s in previous if s not in applying]
+
+
+def _response(
+    scored: Scored,
+    question: Question,
+    *,
+    request_id: str,
+    model_name: str,
+    degraded: bool,
+    logged: bool,
+    latency_ms: float,
+) -> api.ScoreResponse:
+    return api.ScoreResponse(
+        request_id=request_id,
+        score=scored.score,
+        band=scored.band,
+        confidence=api.Confidence(
+            band_good_rate=scored.band_good_rate, base_rate=scored.base_rate, review=scored.review
+        ),
+        helping=[api.Factor(group=f.group, push=f.push) for f in scored.helping],
+        hurting=[api.Factor(group=f.group, push=f.push) for f in scored.hurting],
+        highlights=[
+            api.Highlight(start=h.start, end=h.end, text=h.text, effect=h.effect, reason=h.reason)
+            for h in scored.highlights
+        ],
+        suggestions=[
+            api.Suggestion(
+                id=s.id,
+                message=s.message,
+                features=list(s.features),
+                effect=s.effect,
+                editable=s.editable,
+            )
+            for s in scored.suggestions
+        ],
+        prose=question.body.text,
+        model=api.ModelInfo(name=model_name, version=scored.model_version, label=scored.label),
+        degraded=degraded,
+        logged=logged,
+        latency_ms=latency_ms,
+    )

@@ -1,0 +1,1 @@
+"""The prediction, feedback and revision store: SQLite by default, PostgreSQL by URL."""

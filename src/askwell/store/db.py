@@ -1,0 +1,239 @@
+"""The store: an engine for the configured URL, migrations, and the few writes and reads the
+service makes.
+
+SQLite (the default) runs in WAL mode with a busy timeout, so two server processes can write
+while readers read; PostgreSQL is used as it is. Every failure to reach or write the database
+is raised as ``StoreError``: the service decides what a person is told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from askwell.errors import AskwellError
+from askwell.store.tables import feedback, predictions, revisions
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreError(AskwellError):
+    """The database could not be reached or did not take a write."""
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    request_id: str
+    session_id: str | None
+    site: str | None
+    model_name: str
+    model_version: str
+    degraded: bool
+    score: float
+    band: str
+    latency_ms: float
+    suggestions: Sequence[str]
+    features: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last prediction of an editing session."""
+
+    request_id: str
+    score: float
+    suggestions: list[str]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite the file's folder is created and WAL turned on."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///").partition("?")[0]
+        if path and path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder of {path}: {exc}") from None
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # writers do not block readers
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, a fsync per checkpoint
+    cursor.execute("PRAGMA busy_timeout=10000")  # two workers: wait for the lock, don't fail
+    cursor.close()
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> str:
+    """Brings the schema to the newest revision; returns it."""
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+            return str(MigrationContext.configure(connection).get_current_revision())
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate the database: {_one_line(exc)}") from None
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+class Store:
+    """The service's reads and writes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
+        store = cls(make_engine(url))
+        if migrate_schema:
+            migrate(store.engine)
+        return store
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot {what}: {_one_line(exc)}") from None
+
+    def ping(self) -> None:
+        """Raises StoreError unless the database answers and has the newest schema."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+                current = MigrationContext.configure(connection).get_current_revision()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database unreachable: {_one_line(exc)}") from None
+        if current != head_revision():
+            raise StoreError(f"database schema is at {current}, not {head_revision()}")
+
+    def record_prediction(self, record: PredictionRecord) -> None:
+        with self._writing("log the prediction") as connection:
+            connection.execute(
+                insert(predictions).values(
+                    request_id=record.request_id,
+                    created_at=_now(),
+                    session_id=record.session_id,
+                    site=record.site,
+                    model_name=record.model_name,
+                    model_version=record.model_version,
+                    degraded=record.degraded,
+                    score=record.score,
+                    band=record.band,
+                    latency_ms=record.latency_ms,
+                    suggestions=list(record.suggestions),
+                    features=dict(record.features),
+                )
+            )
+
+    def previous_in_session(self, session_id: str) -> Previous | None:
+        """The session's latest prediction, or None for a new session."""
+        query = (
+            select(predictions.c.request_id, predictions.c.score, predictions.c.suggestions)
+            .where(predictions.c.session_id == session_id)
+            .order_by(predictions.c.id.desc())
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as connection:
+                row = connection.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the session: {_one_line(exc)}") from None
+        return None if row is None else Previous(row[0], float(row[1]), list(row[2]))
+
+    def record_revision(
+        self,
+        session_id: str,
+        request_id: str,
+        previous: Previous,
+        score_after: float,
+        followed: Sequence[str],
+    ) -> None:
+        with self._writing("log the revision") as connection:
+            connection.execute(
+                insert(revisions).values(
+                    session_id=session_id,
+                    request_id=request_id,
+                    previous_request_id=previous.request_id,
+                    score_before=previous.score,
+                    score_after=score_after,
+                    followed=list(followed),
+                    created_at=_now(),
+                )
+            )
+
+    def has_prediction(self, request_id: str) -> bool:
+        query = select(func.count()).where(predictions.c.request_id == request_id)
+        try:
+            with self.engine.connect() as connection:
+                return bool(connection.execute(query).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot look up the request: {_one_line(exc)}") from None
+
+    def record_feedback(
+        self, request_id: str, suggestion_id: str | None, helpful: bool, comment: str | None
+    ) -> int:
+        """Stores one feedback; its id."""
+        with self._writing("store the feedback") as connection:
+            result = connection.execute(
+                insert(feedback)
+                .values(
+                    request_id=request_id,
+                    suggestion_id=suggestion_id,
+                    helpful=helpful,
+                    comment=comment,
+                    created_at=_now(),
+                )
+                .returning(feedback.c.id)
+            )
+            return int(result.scalar_one())
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of ``table``, oldest first (for tests, reports and exports)."""
+        tables = {"predictions": predictions, "feedback": feedback, "revisions": revisions}
+        chosen = tables[table]
+        with self.engine.connect() as connection:
+            result = connection.execute(select(chosen).order_by(chosen.c.id))
+            return [dict(r._mapping) for r in result]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The driver's message, first line: SQLAlchemy appends SQL and a link to its docs."""
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__

@@ -1,0 +1,68 @@
+"""The store's tables. The schema is made by the migrations (``store/migrations``), never by
+``create_all``: a deployed database moves from one version to the next the same way as a new
+one is built."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# One row per scored question: what the model saw (catalog feature values, for drift
+# monitoring), what it said, which model said it, and how long it took. No question text:
+# the features are enough to monitor, and a person's draft is theirs.
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(36), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("session_id", String(64), nullable=True, index=True),
+    Column("site", String(200), nullable=True),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(300), nullable=False),
+    Column("degraded", Boolean, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("band", String(40), nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("suggestions", JSON, nullable=False),  # the ids shown, best first
+    Column("features", JSON, nullable=False),  # catalog feature name -> value
+)
+
+# A person's explicit word on a result or on one suggestion of it.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("suggestion_id", String(64), nullable=True),
+    Column("helpful", Boolean, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Implicit feedback: one row per re-score within an editing session, with the score before
+# and after and the suggestions shown before that no longer apply (the edit followed them).
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(64), nullable=False, index=True),
+    Column("request_id", String(36), nullable=False, unique=True),
+    Column("previous_request_id", String(36), nullable=False),
+    Column("score_before", Float, nullable=False),
+    Column("score_after", Float, nullable=False),
+    Column("followed", JSON, nullable=False),  # suggestion ids
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

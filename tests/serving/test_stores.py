@@ -1,0 +1,71 @@
+"""Predictions, feedback and revisions persist in SQLite and in PostgreSQL: written through
+the API, read back by a new connection after the app is gone."""
+
+from __future__ import annotations
+
+import pytest
+
+from askwell.store.db import Store, head_revision
+from tests.serving.conftest import client_for
+from tests.serving.test_api import BETTER, MESSY
+
+
+def _round_trip(url: str) -> None:
+    client = client_for(url)
+    first = client.post("/v1/score", json={**MESSY, "session_id": "s-1"}).json()
+    second = client.post("/v1/score", json={**BETTER, "session_id": "s-1"}).json()
+    assert first["logged"] and second["logged"]
+    feedback = client.post(
+        "/v1/feedback",
+        json={"request_id": second["request_id"], "helpful": True, "comment": "clear ✓"},
+    )
+    assert feedback.status_code == 201
+    client.app.state.service.store.close()  # type: ignore[attr-defined]
+
+    store = Store.open(url)  # a new connection: what was committed, not what was cached
+    store.ping()
+    predictions = {p["request_id"]: p for p in store.rows("predictions")}
+    assert {first["request_id"], second["request_id"]} <= set(predictions)
+    kept = predictions[second["request_id"]]
+    assert kept["session_id"] == "s-1" and kept["score"] == pytest.approx(second["score"])
+    assert kept["features"]["title_is_question"] == 1.0
+    assert kept["created_at"] is not None
+    (revision,) = [r for r in store.rows("revisions") if r["session_id"] == "s-1"]
+    assert revision["previous_request_id"] == first["request_id"]
+    assert "title-as-question" in revision["followed"]
+    (row,) = [f for f in store.rows("feedback") if f["request_id"] == second["request_id"]]
+    assert row["helpful"] is True and row["comment"] == "clear ✓"
+    store.close()
+
+
+def test_sqlite_keeps_everything(sqlite_url: str) -> None:
+    _round_trip(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_postgresql_keeps_everything(postgres_url: str) -> None:
+    _round_trip(postgres_url)
+
+
+@pytest.mark.postgres
+def test_postgresql_schema_is_migrated_once_and_stays_at_head(postgres_url: str) -> None:
+    for _ in range(2):  # a second start must find the schema at head and change nothing
+        store = Store.open(postgres_url)
+        store.ping()
+        store.close()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    assert version == head_revision()
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
+    from sqlalchemy import text
+
+    store = Store.open(sqlite_url)
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    store.close()
