@@ -153,3 +153,14 @@ def test_a_database_outage_never_loses_feedback_silently() -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["database"] != "ok"
     assert 'askwell_errors_total{kind="store"}' in client.get("/metrics").text
+
+
+def test_the_fallback_names_each_idea_once() -> None:
+    from askwell.explain.fallback import FallbackPredictor
+
+    noisy = Question.from_markdown(
+        "HELP!!! urgent", "Hi all, thanks in advance!!! It is URGENT, plz help. Sorry."
+    )
+    scored = FallbackPredictor("test").score(noisy)
+    groups = [f.group for f in scored.helping + scored.hurting]
+    assert groups and len(groups) == len(set(groups))

@@ -46,7 +46,11 @@ class FallbackPredictor:
             if points >= _WELL_RECEIVED_POINTS
             else UNCERTAIN
         )
-        factors = [Factor(get_feature(r.features[0]).group, r.points) for r in fired]
+        pushes: dict[str, float] = {}  # one entry per idea, as the model's factors are
+        for r in fired:
+            group = get_feature(r.features[0]).group
+            pushes[group] = pushes.get(group, 0.0) + r.points
+        factors = [Factor(group, push) for group, push in pushes.items()]
         return Scored(
             score=p,
             band=band,

@@ -65,7 +65,7 @@ class Factor(BaseModel):
 
 
 class Highlight(BaseModel):
-    start: int = Field(description="offset into `prose`")
+    start: int = Field(description="offset into `prose`, in Unicode code points")
     end: int
     text: str
     effect: float = Field(description="the score with the sentence minus without it")
