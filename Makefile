@@ -26,6 +26,7 @@ help:
 	@echo "make bench-ingest    the ingestion benchmark (writes bench/results/)"
 	@echo "make bench-quality   the model quality benchmark (writes bench/results/)"
 	@echo "make bench-latency   the explanation latency benchmark (writes bench/results/)"
+	@echo "make bench-serve     the HTTP serving benchmark (writes bench/results/)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +59,7 @@ lint: $(VENV)/.installed-dev
 
 # PostgreSQL and Chromium are installed and started if missing (scripts/test-services).
 test: lint
-	url="$$(bash scripts/test-services)" && ASKWELL_TEST_POSTGRES_URL="$$url" $(BIN)/pytest
+	url="$$(bash scripts/test-services)" && POSTGRES_TEST_URL="$$url" $(BIN)/pytest
 
 model: $(VENV)/.installed
 	$(BIN)/askwell ingest $(SHARED_DATA)/stackexchange/*/ --out $(MODEL_WORK)/dataset
@@ -75,6 +76,9 @@ bench-quality: $(VENV)/.installed-dev
 
 bench-latency: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.latency
+
+bench-serve: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.serve
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info src/askwell/data/_html.c src/askwell/data/*.so

@@ -10,8 +10,8 @@ from askwell.explain.highlights import (
     WEAKEST,
     pieces,
     sentence_highlights,
-    without,
 )
+from askwell.features.leave_one_out import without
 from askwell.features.text_stats import split_sentences
 from askwell.records import Question
 from tests.conftest import default_model
@@ -80,3 +80,12 @@ def test_a_long_text_is_scored_in_passages_within_the_budget() -> None:
 
 def test_a_short_text_is_scored_sentence_by_sentence() -> None:
     assert pieces(QUESTION.body.text) == split_sentences(QUESTION.body.text)
+
+
+def test_removing_a_sentence_keeps_line_breaks_before_it() -> None:
+    q = Question.from_markdown("T", "Line one\nRemoved here.\nLine three")
+    text = q.body.text
+    start = text.index("Removed")
+    cut = without(q, start, start + len("Removed here."))
+    assert cut.body.text == "Line one\nLine three"
+    assert split_sentences(cut.body.text) == [(0, 8), (9, 19)]

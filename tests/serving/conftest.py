@@ -1,5 +1,5 @@
 """Apps over real stores: a SQLite file per test module, and a fresh PostgreSQL database
-from the server that .ci/run starts (``ASKWELL_TEST_POSTGRES_URL``, an account allowed to
+from the server that .ci/run starts (``POSTGRES_TEST_URL``, an account allowed to
 create databases)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from askwell.models.bundle import default_bundle
 from askwell.serving.app import create_app
 from askwell.serving.service import ModelChoice, load_model
 
-POSTGRES_ENV = "ASKWELL_TEST_POSTGRES_URL"
+POSTGRES_ENV = "POSTGRES_TEST_URL"
 
 
 def settings_for(database_url: str, **serve: object) -> Settings:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import typer
 
 from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
 from askwell.config import ENV_CONFIG, ENV_PREFIX
+from askwell.errors import InputError
 
 
 @reports_errors
@@ -69,11 +72,35 @@ def serve_command(
         f"(API docs: http://{shown}:{settings.port}/docs; Ctrl+C stops)",
         highlight=False,
     )
-    uvicorn.run(
-        "askwell.serving.app:create_app",
+    app = "askwell.serving.app:create_app"
+    if settings.workers == 1:
+        uvicorn.run(app, factory=True, host=settings.host, port=settings.port, log_level="info")
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    server = uvicorn.Config(
+        app,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         log_level="info",
     )
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(server, sockets=[_listener(settings.host, settings.port)]).run()
+
+
+def _listener(host: str, port: int) -> socket.socket:
+    """The socket the server processes share. uvicorn binds it with protocol 0, and asyncio
+    turns on TCP_NODELAY only for sockets that say IPPROTO_TCP: every keep-alive answer then
+    waits ~40 ms for the client's delayed ACK (uvicorn issue 3149). Bound here, with it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock

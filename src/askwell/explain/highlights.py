@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from askwell.features.leave_one_out import without
 from askwell.features.text_stats import split_sentences
 from askwell.models.contributions import Contributions
 from askwell.records import Question
@@ -67,14 +68,6 @@ class Highlight:
 # few times a 5 kB one, not a hundred.
 CHAR_BUDGET = 120_000
 MIN_PIECES = 8
-
-
-def without(question: Question, start: int, end: int) -> Question:
-    """The question with ``body.text[start:end]`` removed (one space kept between its
-    neighbours)."""
-    text = question.body.text
-    joined = (text[:start].rstrip() + " " + text[end:].lstrip()).strip()
-    return replace(question, body=replace(question.body, text=joined))
 
 
 def pieces(text: str) -> list[tuple[int, int]]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from askwell.explain.highlights import Highlight, assemble, leave_one_out
+from askwell.explain.highlights import Highlight, assemble, pieces
 from askwell.explain.suggestions import Suggestion, candidates, ranked
 from askwell.features.catalog import feature_names
 from askwell.models.bundle import BundleInfo, default_bundle, load_bundle
@@ -66,14 +66,16 @@ class Predictor:
 
     def score(self, question: Question) -> Scored:
         """Everything about ``question``. Its feature rows, those of its leave-one-out
-        variants and those of its suggestions' what-ifs are built in one pass and scored in
-        one model call: the editor calls this on every pause in typing."""
-        spans, variants = leave_one_out(question)
+        variants (from one read of it) and those of its suggestions' what-ifs are built
+        together and scored in one model call: the editor calls this on every pause in
+        typing."""
+        spans = pieces(question.body.text)
         found = candidates(question)
-        x = self.model.transform([question, *variants, *(w for _, _, w in found)])
+        # Rows: the question, its variants without each sentence, the what-ifs.
+        x = self.model.features.transform_editor(question, spans, [w for _, _, w in found])
         scores = self.model.proba(x)
         p = float(scores[0])
-        n = len(variants)
+        n = len(spans)
 
         def grouped(rows: list[int]) -> tuple[npt.NDArray[np.float64], list[str]]:
             contributions: Contributions = self.model.contributions_of(

@@ -311,7 +311,11 @@ def get_feature(name: str) -> Feature:
 
 
 def _values(question: Question) -> list[float]:
-    profile = profile_question(question)
+    return profile_values(profile_question(question))
+
+
+def profile_values(profile: QuestionProfile) -> list[float]:
+    """Every feature from a profile already read, in catalog order."""
     return [float(f.measure(profile)) for f in FEATURES]
 
 

@@ -21,7 +21,9 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import KBinsDiscretizer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from askwell.features.catalog import FEATURES, feature_matrix, feature_names
+from askwell.features.catalog import FEATURES, feature_matrix, feature_names, profile_values
+from askwell.features.leave_one_out import sentence_ranges, without, word_counts
+from askwell.features.text_stats import question_parts
 from askwell.records import Question
 
 
@@ -106,9 +108,13 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return self.transform_with_catalog(questions, None)
 
     def transform_with_catalog(
-        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None
+        self,
+        questions: Sequence[Question],
+        catalog: npt.NDArray[np.float64] | None,
+        word_counts: sparse.csr_matrix | None = None,
     ) -> sparse.csr_matrix:
-        """``transform``, reusing catalog features already computed for ``questions``."""
+        """``transform``, reusing catalog features (and word counts) already computed for
+        ``questions``."""
         blocks = []
         if self.use_catalog:
             values = catalog if catalog is not None else feature_matrix(questions)
@@ -117,12 +123,60 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             if self.bins_ is not None:
                 blocks.append(self._one_hot_bins(logged[:, self.moderate_]))
         if self.word_ is not None:
-            blocks.append(self.word_.transform([question_text(q) for q in questions]))
+            blocks.append(
+                self.word_.transform([question_text(q) for q in questions])
+                if word_counts is None
+                else self.word_._tfidf.transform(word_counts)  # the vectorizer's own weighting
+            )
         if self.char_ is not None:
             blocks.append(_each_once(self.char_, [q.title for q in questions]))
         if self.tags_ is not None:
             blocks.append(_each_once(self.tags_, [tag_text(q) for q in questions]))
         return sparse.hstack(blocks, format="csr")
+
+    def transform_editor(
+        self,
+        question: Question,
+        spans: Sequence[tuple[int, int]],
+        others: Sequence[Question] = (),
+    ) -> sparse.csr_matrix:
+        """The rows of ``question``, of it without each span of whole sentences
+        (``leave_one_out.without``) and of ``others`` (e.g. what-ifs), in that order: what
+        ``transform`` gives them, with the variants counted from one read of the question
+        rather than each re-read, and every block built in one call."""
+        check_is_fitted(self, "catalog_names_")
+        variants = [without(question, a, b) for a, b in spans]
+        everyone = [question, *variants, *others]
+        if self.word_ is not None and self.word_.ngram_range != (1, 2):
+            return self.transform(everyone)  # word_counts below counts unigrams and bigrams
+        parts = question_parts(question)
+        ranges = sentence_ranges(parts, spans)
+        catalog = None
+        if self.use_catalog:
+            own = [parts.profile()] + [
+                parts.profile_without(r.start, r.stop - 1, v)
+                for r, v in zip(ranges, variants, strict=True)
+            ]
+            catalog = np.vstack(
+                [
+                    np.array([profile_values(p) for p in own], dtype=np.float64),
+                    feature_matrix(others),
+                ]
+            )
+        counts = None
+        if self.word_ is not None:
+            preprocess, tokenize = self.word_.build_preprocessor(), self.word_.build_tokenizer()
+            counts = word_counts(
+                parts,
+                ranges,
+                lambda text: tokenize(preprocess(text)),
+                self.word_.vocabulary_,
+                self.word_.dtype,
+            )
+            if others:  # the vectorizer's counting step alone, before its weighting
+                rest = CountVectorizer.transform(self.word_, [question_text(o) for o in others])
+                counts = sparse.vstack([counts, rest], format="csr")
+        return self.transform_with_catalog(everyone, catalog, counts)
 
     def _one_hot_bins(self, values: npt.NDArray[np.float64]) -> sparse.csr_matrix:
         """``bins_.transform`` without its per-call validation and encoder: the same bin

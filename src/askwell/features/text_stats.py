@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,9 @@ __all__ = [
     "VAGUE_WORDS",
     "WH_WORDS",
     "ProseStats",
+    "QuestionParts",
     "QuestionProfile",
+    "Tally",
     "caps_share",
     "collapse_repeated_punctuation",
     "count_phrases",
@@ -47,11 +49,13 @@ __all__ = [
     "profile_question",
     "prose_stats",
     "punctuation_marks",
+    "question_parts",
     "repeated_punctuation",
     "shouting_spans",
     "shouting_words",
     "split_sentences",
     "syllables",
+    "tally",
     "words",
 ]
 
@@ -367,7 +371,7 @@ def shouting_spans(text: str, allowed: Iterable[str] = ()) -> list[tuple[int, in
     found = list(_CAPS_WORD.finditer(text))
     if not found:
         return []
-    names = {run.upper() for s in allowed for run in _LETTER_RUN.findall(s)}
+    names = _allowed_names(allowed)
     return [m.span() for m in found if m.group() not in ACRONYMS and m.group() not in names]
 
 
@@ -412,6 +416,59 @@ def mentions_error(text: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Tally:
+    """What the catalog counts in a piece of prose, in a form that adds up. A question's
+    counts are defined as the sums over its pieces (the title, each sentence of the body and
+    the word-less stretches between them, all split at whitespace), so the counts of the
+    question without a sentence are its counts minus that sentence's: the editor's
+    leave-one-out highlights need no second read."""
+
+    phrases: Mapping[str, int]
+    cased: int  # letters with case (Latin, Greek, Cyrillic)
+    upper: int  # of which capitals
+    shouting: int
+    repeated: int  # runs like "!!"
+    punctuation: int
+    errors: int  # pieces that mention an error
+
+    def __add__(self, other: Tally) -> Tally:
+        return self._combine(other, 1)
+
+    def __sub__(self, other: Tally) -> Tally:
+        return self._combine(other, -1)
+
+    def _combine(self, other: Tally, sign: int) -> Tally:
+        return Tally(
+            {k: v + sign * other.phrases[k] for k, v in self.phrases.items()},
+            self.cased + sign * other.cased,
+            self.upper + sign * other.upper,
+            self.shouting + sign * other.shouting,
+            self.repeated + sign * other.repeated,
+            self.punctuation + sign * other.punctuation,
+            self.errors + sign * other.errors,
+        )
+
+
+def _allowed_names(allowed: Iterable[str]) -> frozenset[str]:
+    """Letter runs that are names, not shouting (from inline code and tags), upper-cased."""
+    return frozenset(run.upper() for s in allowed for run in _LETTER_RUN.findall(s))
+
+
+def tally(text: str, names: frozenset[str] = frozenset()) -> Tally:
+    """The counts of one piece of prose; ``names`` from ``_allowed_names``."""
+    excluded = ACRONYMS | names
+    return Tally(
+        phrases=count_phrases(text),
+        cased=sum(map(len, _CASED_RUN.findall(text))),
+        upper=sum(map(len, _UPPER_RUN.findall(text))),
+        shouting=sum(1 for m in _CAPS_WORD.finditer(text) if m.group() not in excluded),
+        repeated=repeated_punctuation(text),
+        punctuation=punctuation_marks(text),
+        errors=int(mentions_error(text)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionProfile:
     """What the catalog's features are computed from: the question plus each scan of its
     text done once. Phrase, tone and error counts are over title and body prose together."""
@@ -427,21 +484,91 @@ class QuestionProfile:
     has_error_text: bool
 
 
-def profile_question(question: Question) -> QuestionProfile:
-    """Read ``question`` once for every feature; total on any question."""
+@dataclass(frozen=True)
+class QuestionParts:
+    """A question read piece by piece: its profile, and the profile of the question without
+    any run of its sentences, from the same read."""
+
+    question: Question
+    title_words: int
+    title: Tally
+    sentences: list[tuple[int, int, list[str]]]  # (start, end, words) in body.text
+    sentence_tallies: list[Tally]
+    sentence_syllables: list[int]
+    gaps: list[tuple[int, int, Tally]]  # the word-less stretches between sentences
+    body: Tally  # every piece of the body
+
+    def profile(self) -> QuestionProfile:
+        return self._profile(self.question, self.body, range(0))
+
+    def profile_without(self, first: int, last: int, variant: Question) -> QuestionProfile:
+        """The profile of ``variant``: the question without sentences ``first..last``."""
+        removed = range(first, last + 1)
+        body = self.body
+        for i in removed:
+            body = body - self.sentence_tallies[i]
+        start, end = self.sentences[first][0], self.sentences[last][1]
+        for a, b, gap in self.gaps:  # a passage's own gaps go with it ("......")
+            if start <= a and b <= end:
+                body = body - gap
+        return self._profile(variant, body, removed)
+
+    def _profile(self, question: Question, body: Tally, removed: range) -> QuestionProfile:
+        kept = [i for i in range(len(self.sentences)) if i not in removed]
+        both = self.title + body
+        return QuestionProfile(
+            question=question,
+            title_words=self.title_words,
+            body=ProseStats(
+                n_chars=len(question.body.text),
+                n_words=sum(len(self.sentences[i][2]) for i in kept),
+                n_syllables=sum(self.sentence_syllables[i] for i in kept),
+                sentence_words=tuple(len(self.sentences[i][2]) for i in kept),
+            ),
+            phrases=both.phrases,
+            caps_share=both.upper / both.cased if both.cased else 0.0,
+            shouting_words=both.shouting,
+            repeated_punctuation=both.repeated,
+            body_punctuation=body.punctuation,
+            # A quote in a question is most often the error message itself.
+            has_error_text=bool(question.body.quotes)
+            or both.errors > 0
+            or any(map(mentions_error, question.body.code_blocks)),
+        )
+
+
+def question_parts(question: Question) -> QuestionParts:
+    """Read ``question`` once, piece by piece."""
     body = question.body
-    prose = f"{question.title}\n\n{body.text}"
-    return QuestionProfile(
+    names = _allowed_names((*body.inline_code, *question.tags))
+    text = body.text
+    sentences = _sentences(text)
+    tallies = [tally(text[a:b], names) for a, b, _ in sentences]
+    gaps = [(a, b, tally(text[a:b], names)) for a, b in _gaps(text, sentences)]
+    total = tally("", names)
+    for piece in (*tallies, *(t for _, _, t in gaps)):
+        total = total + piece
+    return QuestionParts(
         question=question,
         title_words=len(words(question.title)),
-        body=prose_stats(body.text),
-        phrases=count_phrases(prose),
-        caps_share=caps_share(prose),
-        shouting_words=shouting_words(prose, (*body.inline_code, *question.tags)),
-        repeated_punctuation=repeated_punctuation(prose),
-        body_punctuation=punctuation_marks(body.text),
-        # A quote in a question is most often the error message itself.
-        has_error_text=bool(body.quotes)
-        or mentions_error(prose)
-        or any(map(mentions_error, body.code_blocks)),
+        title=tally(question.title, names),
+        sentences=sentences,
+        sentence_tallies=tallies,
+        sentence_syllables=[count_syllables(found) for _, _, found in sentences],
+        gaps=gaps,
+        body=total,
     )
+
+
+def _gaps(text: str, sentences: list[tuple[int, int, list[str]]]) -> Iterator[tuple[int, int]]:
+    """The stretches between sentences that hold more than whitespace ("--", "!!!")."""
+    start = 0
+    for a, b in (*((a, b) for a, b, _ in sentences), (len(text), len(text))):
+        if text[start:a].strip():
+            yield start, a
+        start = b
+
+
+def profile_question(question: Question) -> QuestionProfile:
+    """Read ``question`` once for every feature; total on any question."""
+    return question_parts(question).profile()

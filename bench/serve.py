@@ -1,0 +1,934 @@
+"""Serving benchmark: ``POST /v1/score`` over HTTP on loopback, at 1, 8 and 32 concurrent
+clients, against ``askwell serve`` with the production settings (2 server processes, a fresh
+SQLite store in WAL mode that every prediction is written to); beside it, batch scoring of the
+same questions in process (``askwell.serving.batch``) and with ``askwell score IN OUT``.
+
+The server runs as a subprocess (127.0.0.1, a free port); the load generator runs in a
+process of its own (``python -m bench.serve --load-gen``, standard library only), so it shares
+no interpreter lock with what is measured. Each level is a closed loop: every client owns one
+keep-alive ``http.client`` connection and sends its next request as soon as the answer is
+read, until the level's request count is reached or its time limit passes. Questions are the
+~2,000-character ones (title and body, 1,500 to 2,500 characters) among the 1,000 real
+questions ``bench.latency`` draws (seed 0), sent as Markdown, cycled in order. An error is a
+status other than 200, a connection error, or a ``degraded`` answer. The levels are run again
+against the same server with uvicorn's listening socket made with IPPROTO_TCP (``serve_fixed``:
+what the fix for uvicorn's lost TCP_NODELAY is worth; ``--skip-what-if`` skips it). JSON and a
+markdown table go to ``--out``.
+
+    .venv/bin/python -m bench.serve [--out bench/results] [--requests 1000] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import resource
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.ingest import ROOT, _busy_cpu_s, machine_info, write_results
+
+if TYPE_CHECKING:
+    from askwell.records import Question
+
+HOST = "127.0.0.1"  # loopback only, for the server and every client
+LEVELS = (1, 8, 32)
+TARGET_CLIENTS = 8
+TARGET_P99_MS = 50.0
+DRAWN = 1000  # questions drawn as bench.latency draws them; the ~2,000-character ones are sent
+WARMUP_REQUESTS = 50
+WARMUP_CLIENTS = 8  # several connections, so that both server processes are warmed
+LEVEL_LIMIT_S = 90.0  # a level stops starting requests after this long
+REQUEST_TIMEOUT_S = 30.0  # one request's socket timeout
+# Clients connect one after another, as independent users do: connections opened in one
+# burst are all accepted by whichever server process wakes first (asyncio accepts a whole
+# backlog at once), which would put every client on one process.
+CONNECT_STAGGER_S = 0.02
+READY_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 20.0
+BATCH_LIMIT_S = 120.0
+BUSY_LOAD = 1.5  # a 1-minute load average above this before the start: a busy machine
+HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+# --- the load generator (its own process; standard library only) ----------------------
+
+
+@dataclass
+class Sent:
+    """One request as the client saw it."""
+
+    client: int
+    at_s: float  # when it was sent, from the level's start
+    ms: float  # from sending the request to having read the whole answer
+    status: int  # 0: no answer (connection error, timeout)
+    error: str | None
+    degraded: bool | None
+    logged: bool | None
+    server_ms: float | None  # the answer's latency_ms: inside ScoringService.score
+    request_id: str | None
+
+    def row(self) -> list[Any]:
+        return [
+            self.client,
+            round(self.at_s, 6),
+            round(self.ms, 3),
+            self.status,
+            self.error,
+            self.degraded,
+            self.logged,
+            self.server_ms,
+            self.request_id,
+        ]
+
+
+class _Claims:
+    """Hands out request numbers until ``n`` are out or the deadline passes."""
+
+    def __init__(self, n: int, limit_s: float) -> None:
+        self._lock = threading.Lock()
+        self._next = 0
+        self._n = n
+        self._limit_s = limit_s
+        self.started = 0.0
+        self.cut = False  # the time limit stopped the level before n requests
+
+    def __call__(self) -> int | None:
+        with self._lock:
+            if self._next >= self._n:
+                return None
+            if time.perf_counter() - self.started > self._limit_s:
+                self.cut = True
+                return None
+            self._next += 1
+            return self._next - 1
+
+
+def _send(conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+    conn.request("POST", "/v1/score", body, HEADERS)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def _client(
+    n: int,
+    port: int,
+    bodies: list[bytes],
+    claim: _Claims,
+    start: threading.Barrier,
+    out: list[Sent],
+) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+    time.sleep(n * CONNECT_STAGGER_S)
+    with contextlib.suppress(OSError):  # a failed connect shows as the first request's error
+        conn.connect()
+    start.wait()
+    try:
+        while (i := claim()) is not None:
+            sent = time.perf_counter()
+            try:
+                status, data = _send(conn, bodies[i % len(bodies)])
+            except (OSError, http.client.HTTPException) as exc:
+                ms = (time.perf_counter() - sent) * 1000
+                failed = f"{type(exc).__name__}: {exc}"
+                out.append(Sent(n, sent - claim.started, ms, 0, failed, None, None, None, None))
+                conn.close()  # the next request opens a fresh connection
+                continue
+            ms = (time.perf_counter() - sent) * 1000
+            answer: dict[str, Any] = {}
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(data)
+                answer = parsed if isinstance(parsed, dict) else {}
+            error = None if status == 200 else f"HTTP {status}: {data[:200]!r}"
+            out.append(
+                Sent(
+                    n,
+                    sent - claim.started,
+                    ms,
+                    status,
+                    error,
+                    answer.get("degraded"),
+                    answer.get("logged"),
+                    answer.get("latency_ms"),
+                    answer.get("request_id"),
+                )
+            )
+    finally:
+        conn.close()
+
+
+def run_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """One level: ``clients`` threads, each with its own connection, closed loop."""
+    bodies = [
+        json.dumps(p, ensure_ascii=False).encode()
+        for p in json.loads(Path(spec["payloads"]).read_text(encoding="utf-8"))
+    ]
+    clients = int(spec["clients"])
+    claim = _Claims(int(spec["requests"]), float(spec["limit_s"]))
+    start = threading.Barrier(clients + 1)
+    outs: list[list[Sent]] = [[] for _ in range(clients)]
+    threads = [
+        threading.Thread(
+            target=_client,
+            args=(n, int(spec["port"]), bodies, claim, start, outs[n]),
+            name=f"client-{n}",
+            daemon=True,
+        )
+        for n in range(clients)
+    ]
+    for t in threads:
+        t.start()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    claim.started = time.perf_counter()
+    start.wait()  # every client has connected: go
+    deadline = claim.started + float(spec["limit_s"]) + REQUEST_TIMEOUT_S + 10
+    for t in threads:
+        t.join(max(0.0, deadline - time.perf_counter()))
+    wall = time.perf_counter() - claim.started
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
+    sent = sorted((s for out in outs for s in out), key=lambda s: s.at_s)
+    return {
+        "clients": clients,
+        "wall_s": round(wall, 4),
+        "cpu_s": round(cpu, 3),
+        "cut_by_time_limit": claim.cut,
+        "stuck_clients": sum(t.is_alive() for t in threads),
+        "fields": [
+            "client",
+            "at_s",
+            "ms",
+            "status",
+            "error",
+            "degraded",
+            "logged",
+            "server_ms",
+            "request_id",
+        ],
+        "sent": [s.row() for s in sent],
+    }
+
+
+# --- the questions ----------------------------------------------------------------------
+
+
+def markdown_body(q: Question) -> str:
+    """The body as a person would type it: the prose paragraphs as they are, then each code
+    block fenced (with ~~~ when the code holds a ``` line)."""
+    parts = [q.body.text.strip()] if q.body.text.strip() else []
+    for block in q.body.code_blocks:
+        lines = block.split("\n")
+        fence = "~~~" if any(line.strip().startswith("```") for line in lines) else "```"
+        parts.append("\n".join([fence, *lines, fence]))
+    return "\n\n".join(parts)
+
+
+def payloads() -> list[dict[str, Any]]:
+    """The ~2,000-character questions among those bench.latency draws, as API requests."""
+    from bench.latency import NEAR_2000, _length, load_questions
+
+    picked = [q for q in load_questions(DRAWN) if NEAR_2000[0] <= _length(q) <= NEAR_2000[1]]
+    return [{"title": q.title, "body": markdown_body(q), "tags": list(q.tags)} for q in picked]
+
+
+# --- the server -------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class Server:
+    """``askwell serve`` in its own session (process group), stopped on leaving the block.
+    ``fixed``: started through ``--serve-fixed`` (uvicorn's listening socket made with
+    IPPROTO_TCP; see ``serve_fixed``)."""
+
+    def __init__(self, workers: int, work: Path, name: str, fixed: bool = False) -> None:
+        self.workers = workers
+        self.name = name
+        self.port = _free_port()
+        self.db = work / f"{name}.db"
+        self.log = work / f"{name}.log"
+        metrics_dir = work / f"{name}-metrics"
+        metrics_dir.mkdir()
+        launcher = (
+            [sys.executable, "-m", "bench.serve", "--serve-fixed"]
+            if fixed
+            else [str(Path(sys.executable).parent / "askwell")]
+        )
+        self.command = [
+            *launcher,
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--database-url",
+            f"sqlite:///{self.db}",
+        ]
+        self.env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.tree: list[Any] = []
+
+    def __enter__(self) -> Server:
+        print(f"starting: {' '.join(self.command)}", flush=True)
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """SIGINT (uvicorn's Ctrl+C: workers finish and exit), then the group is killed."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            print("server did not stop on SIGINT; killing its process group", flush=True)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        for child in self.tree[1:]:  # workers left behind by a killed parent
+            with contextlib.suppress(Exception):
+                if child.is_running():
+                    child.kill()
+
+    def _alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            tail = self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise RuntimeError(f"the server exited before it was ready:\n{tail}")
+
+    def wait_ready(self) -> dict[str, Any]:
+        """/readyz answers 200, then every server process has gone quiet (a worker that is
+        still loading the model does not accept connections, so one 200 is not enough)."""
+        import psutil
+
+        deadline = time.perf_counter() + READY_TIMEOUT_S
+        ready: dict[str, Any] | None = None
+        while ready is None:
+            self._alive()
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"/readyz not 200 within {READY_TIMEOUT_S:.0f} s")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, data = _get(self.port, "/readyz")
+                if status == 200:
+                    ready = json.loads(data)
+                    break
+            time.sleep(0.25)
+        assert self.proc is not None
+        root = psutil.Process(self.proc.pid)
+        quiet = 0
+        last = -1.0
+        while quiet < 3:
+            self._alive()
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the server processes did not go quiet after /readyz")
+            self.tree = [root, *root.children(recursive=True)]
+            now = self.cpu_s()
+            quiet = quiet + 1 if last >= 0 and now - last < 0.05 else 0
+            last = now
+            time.sleep(0.5)
+        return ready
+
+    def cpu_s(self) -> float:
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        import psutil
+
+        out: dict[int, float] = {}
+        for p in self.tree:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                out[p.pid] = float(t.user + t.system)
+        return out
+
+
+def serve_fixed(argv: list[str]) -> int:
+    """``askwell serve ARGS`` with one change in uvicorn, the fix proposed upstream for
+    https://github.com/Kludex/uvicorn/issues/3149: the listening socket that uvicorn's
+    multi-process supervisor binds is created with ``IPPROTO_TCP`` instead of protocol 0.
+    Accepted connections inherit the listener's protocol, and asyncio turns on TCP_NODELAY
+    only for sockets that report IPPROTO_TCP; without it, every keep-alive response waits for
+    the client's delayed ACK (about 40 ms on Linux) between its header and body writes."""
+    import uvicorn.config
+
+    original = uvicorn.config.Config.bind_socket
+
+    def bind_socket(self: uvicorn.config.Config) -> socket.socket:
+        if self.uds or self.fd is not None:
+            return original(self)
+        family = socket.AF_INET6 if self.host and ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.set_inheritable(True)
+        return sock
+
+    uvicorn.config.Config.bind_socket = bind_socket  # type: ignore[method-assign]
+    from askwell.__main__ import main as askwell_main
+
+    sys.argv = ["askwell", *argv]
+    askwell_main()
+    return 0
+
+
+# --- measuring --------------------------------------------------------------------------
+
+
+def run_level(
+    server: Server, work: Path, label: str, clients: int, requests: int, limit_s: float
+) -> dict[str, Any]:
+    """One level through a fresh load-generator process; the server's CPU, the load
+    generator's and everything else's over the same time."""
+    spec = {
+        "port": server.port,
+        "payloads": str(work / "payloads.json"),
+        "clients": clients,
+        "requests": requests,
+        "limit_s": limit_s,
+    }
+    spec_path, out_path = work / f"{label}.spec.json", work / f"{label}.out.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    print(f"{label}: {clients} clients, {requests} requests (limit {limit_s:.0f} s)", flush=True)
+    command = [sys.executable, "-m", "bench.serve", "--load-gen", str(spec_path), str(out_path)]
+    server_cpu0, busy0 = server.cpu_by_process(), _busy_cpu_s()
+    kids0, own0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
+    done = subprocess.run(command, cwd=ROOT, timeout=limit_s + REQUEST_TIMEOUT_S + 60)
+    server_cpu1, busy1 = server.cpu_by_process(), _busy_cpu_s()
+    kids1, own1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed (exit {done.returncode})")
+    result: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8"))
+    per_process = {
+        str(pid): round(server_cpu1[pid] - server_cpu0.get(pid, 0.0), 3) for pid in server_cpu1
+    }
+    server_cpu = sum(per_process.values())
+    loadgen_total = (
+        kids1.ru_utime - kids0.ru_utime + kids1.ru_stime - kids0.ru_stime
+    )  # start-up included
+    result["server_cpu_s"] = round(server_cpu, 3)
+    result["server_cpu_by_process"] = per_process
+    result["loadgen_process_cpu_s"] = round(loadgen_total, 3)
+    result["other_cpu_s"] = round(
+        max(0.0, busy1 - busy0 - server_cpu - loadgen_total - (own1 - own0)), 3
+    )
+    return result
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    from bench.latency import _percentiles
+
+    if not values:
+        return {"n": 0}
+    out = {k: round(v, 3) for k, v in _percentiles(values).items()}
+    out["mean"] = round(float(np.mean(values)), 3)
+    return out
+
+
+def summarize_level(raw: dict[str, Any], scoring_ms: dict[str, float]) -> dict[str, Any]:
+    """Latency percentiles, throughput and errors, and where the time went: client-side
+    latency split into the service's own time (question parsing and scoring, as the store
+    records it; then the store write) and everything outside it (HTTP, request parsing and
+    validation, the thread-pool hop, response serialization, queueing for a CPU)."""
+    fields = raw["fields"]
+    sent = [dict(zip(fields, row, strict=True)) for row in raw["sent"]]
+    ok = [s for s in sent if s["status"] == 200 and s["degraded"] is False]
+    errors = [s for s in sent if s not in ok]
+    kinds: dict[str, int] = {}
+    for s in errors:
+        kind = "degraded" if s["status"] == 200 else (s["error"] or "?").split(":")[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    n, wall = len(sent), float(raw["wall_s"])
+    ms = [float(s["ms"]) for s in sent]
+    answered = [s for s in sent if s["server_ms"] is not None]
+    server = [float(s["server_ms"]) for s in answered]
+    outside = [float(s["ms"]) - float(s["server_ms"]) for s in answered]
+    joined = [s for s in answered if s["request_id"] in scoring_ms]
+    scoring = [scoring_ms[s["request_id"]] for s in joined]
+    store = [float(s["server_ms"]) - scoring_ms[s["request_id"]] for s in joined]
+    stats = _stats(ms)
+    rps = n / wall if wall else 0.0
+    return {
+        "clients": raw["clients"],
+        "requests": n,
+        "errors": len(errors),
+        "error_kinds": kinds,
+        "first_error": (errors[0]["error"] or "degraded answer") if errors else None,
+        "not_logged": sum(1 for s in sent if s["logged"] is False),
+        "wall_s": wall,
+        "requests_per_s": round(rps, 2),
+        "cut_by_time_limit": raw["cut_by_time_limit"],
+        "stuck_clients": raw["stuck_clients"],
+        "latency_ms": stats,
+        "breakdown_ms": {
+            "client": stats,
+            "service": _stats(server),
+            "service_scoring": _stats(scoring),
+            "service_store": _stats(store),
+            "outside_service": _stats(outside),
+            "joined_with_store": len(joined),
+        },
+        "littles_law_clients": round(rps * stats.get("mean", 0.0) / 1000, 2),
+        "cpu": {
+            "server_s": raw["server_cpu_s"],
+            "server_by_process": raw["server_cpu_by_process"],
+            "loadgen_measured_s": raw["cpu_s"],
+            "loadgen_process_s": raw["loadgen_process_cpu_s"],
+            "other_s": raw["other_cpu_s"],
+            "server_ms_per_request": round(raw["server_cpu_s"] * 1000 / n, 2) if n else None,
+            "loadgen_ms_per_request": round(raw["cpu_s"] * 1000 / n, 2) if n else None,
+            "busy_cores": round((raw["server_cpu_s"] + raw["cpu_s"]) / wall, 2) if wall else None,
+            "worker_cpu_split": _split(raw["server_cpu_by_process"]),
+            "cpu_floor_ms": round(
+                raw["clients"]
+                * (raw["server_cpu_s"] + raw["cpu_s"])
+                * 1000
+                / n
+                / (os.cpu_count() or 1),
+                2,
+            )
+            if n
+            else None,
+        },
+    }
+
+
+def _split(by_process: dict[str, float]) -> list[int]:
+    """Each busy server process's share of the server's CPU in %, largest first (the
+    supervisor and helpers use next to none)."""
+    total = sum(by_process.values()) or 1.0
+    return sorted(
+        (round(100 * v / total) for v in by_process.values() if v / total >= 0.01), reverse=True
+    )
+
+
+def stored_scoring_ms(db: Path) -> tuple[dict[str, float], int]:
+    """The store's latency_ms per request (taken before the features are computed and the
+    row written: parsing and scoring only), and how many predictions it holds."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT request_id, latency_ms FROM predictions").fetchall()
+    finally:
+        conn.close()
+    return {str(r): float(ms) for r, ms in rows}, len(rows)
+
+
+def time_batch(rows: list[dict[str, Any]], limit_s: float) -> dict[str, Any]:
+    """``askwell.serving.batch.score_rows`` over ``rows`` in this process (the model loaded
+    first, 20 rows of warm-up, as the server is warmed), stopping at ``limit_s``."""
+    from askwell.explain.predictor import Predictor
+    from askwell.serving import batch
+
+    predictor = Predictor.load()
+    for _ in batch.score_rows(predictor, rows[:20]):
+        pass
+    n = errors = 0
+    versions: set[str] = set()
+    cpu0, started = time.process_time(), time.perf_counter()
+    for out in batch.score_rows(predictor, rows):
+        n += 1
+        errors += out["error"] is not None
+        versions.add(str(out["model_version"]))
+        if time.perf_counter() - started > limit_s:
+            break
+    wall = time.perf_counter() - started
+    return {
+        "way": "askwell.serving.batch.score_rows, in process",
+        "questions": n,
+        "errors": errors,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(time.process_time() - cpu0, 3),
+        "questions_per_s": round(n / wall, 2),
+        "model_versions": sorted(versions),
+    }
+
+
+def time_cli(rows: list[dict[str, Any]], work: Path, limit_s: float) -> dict[str, Any]:
+    """``askwell score IN.jsonl OUT.jsonl``, start-up and model load included."""
+    src, dst = work / "batch-in.jsonl", work / "batch-out.jsonl"
+    with src.open("w", encoding="utf-8") as f:
+        for n, row in enumerate(rows, 1):
+            f.write(json.dumps(dict(row, id=n), ensure_ascii=False) + "\n")
+    command = [str(Path(sys.executable).parent / "askwell"), "score", str(src), str(dst)]
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        return {"way": "askwell score IN OUT", "timed_out": True, "limit_s": limit_s}
+    wall = time.perf_counter() - started
+    written = dst.read_text(encoding="utf-8").splitlines() if dst.exists() else []
+    errors = sum(1 for line in written if json.loads(line).get("error") is not None)
+    return {
+        "way": "askwell score IN.jsonl OUT.jsonl (CLI)",
+        "returncode": done.returncode,
+        "questions": len(written),
+        "errors": errors,
+        "wall_s": round(wall, 3),
+        "questions_per_s": round(len(written) / wall, 2) if wall else None,
+        "stdout_tail": done.stdout[-300:],
+        "stderr_tail": done.stderr[-500:] if done.returncode else "",
+    }
+
+
+def _cycle(items: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    return [items[i % len(items)] for i in range(n)]
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="askwell-bench-serve-") as d:
+        yield Path(d)
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+LABELS = {
+    "askwell_serve": "`askwell serve` as it is",
+    "what_if_nodelay": "what-if: uvicorn's listener with IPPROTO_TCP (TCP_NODELAY on)",
+}
+
+
+def _latency_rows(levels: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for lv in levels:
+        s = lv["latency_ms"]
+        rows.append(
+            f"| {lv['clients']} | {lv['requests']:,} | {lv['errors']} | "
+            f"{lv['requests_per_s']:.1f} | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} "
+            f"| {s['max']:.1f} |"
+        )
+    return rows
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    m, t = doc["machine"], doc["target"]
+    main_run, what_if = doc["servers"]["askwell_serve"], doc["servers"].get("what_if_nodelay")
+    cores = m["cpu_count"] or 1
+    head = "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |"
+    rule = "|---:|---:|---:|---:|---:|---:|---:|---:|"
+    lines = [
+        "# Serving benchmark: `POST /v1/score` over loopback",
+        "",
+        f"Machine: {cores} CPUs ({m['cpu_model']}), shared by the server and the load "
+        f"generator; askwell {m.get('askwell', '?')} {m['git_head'][:12]}"
+        f"{' with uncommitted changes in src/' if m['src_modified'] else ''}. Run {doc['run_at']}"
+        f" (1-minute load average before the start: {doc['load_before'][0]:.2f}).",
+        f"Server: `askwell serve --workers {doc['workers']}`, SQLite store (WAL) in a fresh "
+        f"temporary folder, model {main_run['model']}. Questions: {doc['questions']['n']} real "
+        f"ones of 1,500-2,500 characters (mean {doc['questions']['mean_chars']:,.0f} characters "
+        "of title + Markdown body), cycled; each client one keep-alive connection, closed loop; "
+        f"{doc['warmup_requests']} warm-up requests first.",
+        "",
+        f"## {LABELS['askwell_serve']}",
+        "",
+        head,
+        rule,
+        *_latency_rows(main_run["levels"]),
+        "",
+        f"**Target: p99 <= {TARGET_P99_MS:.0f} ms at {TARGET_CLIENTS} concurrent clients, zero "
+        f"errors: p99 {t['p99_ms']:.1f} ms, {t['errors']} errors, "
+        f"{'PASS' if t['pass'] else 'FAIL'}.**",
+        "",
+    ]
+    if what_if is not None:
+        wt = what_if["target"]
+        lines += [
+            f"## {LABELS['what_if_nodelay']}",
+            "",
+            "The same `askwell serve`, started through `python -m bench.serve --serve-fixed`, "
+            "which changes one thing: uvicorn's multi-process supervisor binds its listening "
+            "socket with protocol `IPPROTO_TCP` rather than 0, so that asyncio sets TCP_NODELAY "
+            "on accepted connections (https://github.com/Kludex/uvicorn/issues/3149). Not what "
+            "ships today: it shows what that fix is worth.",
+            "",
+            head,
+            rule,
+            *_latency_rows(what_if["levels"]),
+            "",
+            f"Target read on it: p99 {wt['p99_ms']:.1f} ms at {TARGET_CLIENTS} clients, "
+            f"{wt['errors']} errors: {'PASS' if wt['pass'] else 'FAIL'} (for information).",
+            "",
+        ]
+    lines += [
+        "## Where the time goes",
+        "",
+        "Means, ms per request. *service*: inside `ScoringService.score` (the answer's "
+        "`latency_ms`); *scoring*: its part up to the store row (Markdown to question, "
+        "`Predictor.score`), as the store records it; *store*: the rest (the logged features "
+        "computed, the row written); *outside*: HTTP, request parsing and validation, the "
+        "thread-pool hop, response validation and JSON, waiting for a CPU or for the network. "
+        "CPU per request is measured on the processes; *CPU split*: each server process's "
+        "share of the server's CPU (which process accepts a connection is a race between "
+        "them, and a keep-alive connection stays where it landed); *CPU floor*: the mean "
+        "latency a closed "
+        f"loop of that many clients cannot beat on {cores} cores at that CPU per request "
+        "(clients x CPU per request / cores).",
+        "",
+        "| server | clients | client | service | scoring | store | outside | server CPU/req "
+        "| load-gen CPU/req | busy cores | CPU split % | CPU floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, run in doc["servers"].items():
+        for lv in run["levels"]:
+            b, c = lv["breakdown_ms"], lv["cpu"]
+            lines.append(
+                f"| {key} | {lv['clients']} | {b['client']['mean']:.1f} | "
+                f"{b['service']['mean']:.1f} | {b['service_scoring'].get('mean', float('nan')):.1f}"
+                f" | {b['service_store'].get('mean', float('nan')):.1f} | "
+                f"{b['outside_service']['mean']:.1f} | {c['server_ms_per_request']:.1f} | "
+                f"{c['loadgen_ms_per_request']:.1f} | {c['busy_cores']:.2f} | "
+                f"{'/'.join(map(str, c['worker_cpu_split']))} | {c['cpu_floor_ms']:.1f} |"
+            )
+    http1 = main_run["levels"][0]["requests_per_s"]
+    lines += [
+        "",
+        "## Batch questions per second",
+        "",
+        "The same questions, cycled. The in-process batch is one process on one core; the "
+        "server uses every core. The naive way is one HTTP request per question (`askwell serve`, "
+        "1 client).",
+        "",
+        "| way | questions | q/s | vs HTTP, 1 client |",
+        "|---|---:|---:|---:|",
+    ]
+    for b in doc["batch"]:
+        if b.get("timed_out") or not b.get("questions"):
+            lines.append(f"| {b['way']} | failed or timed out | - | - |")
+            continue
+        lines.append(
+            f"| {b['way']} | {b['questions']:,} | {b['questions_per_s']:.1f} "
+            f"| {_ratio(b['questions_per_s'], http1) or '-'}x |"
+        )
+    for key, run in doc["servers"].items():
+        for lv in run["levels"]:
+            lines.append(
+                f"| HTTP ({key}), {lv['clients']} client{'s' if lv['clients'] > 1 else ''} "
+                f"| {lv['requests']:,} | {lv['requests_per_s']:.1f} "
+                f"| {_ratio(lv['requests_per_s'], http1)}x |"
+            )
+    lines += ["", *[f"- {note}" for note in doc["notes"]], ""]
+    lines += [
+        "How to run: `.venv/bin/python -m bench.serve [--out bench/results] [--requests 1000] "
+        "[--workers 2]` (see bench/README.md).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def notes(doc: dict[str, Any]) -> list[str]:
+    """What else the run says: disturbance, cut levels, the store."""
+    out: list[str] = []
+    cores = doc["machine"]["cpu_count"] or 1
+    for key, run in doc["servers"].items():
+        for lv in run["levels"]:
+            c, where = lv["cpu"], f"{key}, {lv['clients']} client(s)"
+            if c["other_s"] > 0.05 * cores * lv["wall_s"]:
+                out.append(
+                    f"{where}: other programs used {c['other_s']:.1f} CPU s during the level "
+                    f"({lv['wall_s']:.0f} s): disturbed; rerun on a quiet machine."
+                )
+            if lv["cut_by_time_limit"]:
+                out.append(f"{where}: stopped by the time limit.")
+            if lv["not_logged"]:
+                out.append(f"{where}: {lv['not_logged']} answers not logged.")
+            if lv["errors"]:
+                out.append(f"{where}: errors {lv['error_kinds']}; first: {lv['first_error']}")
+        st = run["store"]
+        out.append(
+            f"{key}: the store holds {st['predictions']:,} predictions for {st['answers_200']:,} "
+            "answered requests (warm-up included); warm-up errors: "
+            f"{run['warmup']['errors']}."
+        )
+    if doc["load_before"][0] > BUSY_LOAD:
+        out.append(
+            f"The 1-minute load average was {doc['load_before'][0]:.2f} before the start "
+            "(other programs running): treat the numbers with care."
+        )
+    return out
+
+
+# --- main -------------------------------------------------------------------------------
+
+
+def measure_server(
+    name: str, fixed: bool, workers: int, work: Path, requests: int, first: dict[str, Any]
+) -> dict[str, Any]:
+    """Starts one server, warms it, runs every level, stops it; then reads its store."""
+    raw: dict[int, dict[str, Any]] = {}
+    with Server(workers, work, name, fixed) as server:
+        ready = server.wait_ready()
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            status, data = _send(conn, json.dumps(first).encode())
+        finally:
+            conn.close()
+        if status != 200:
+            raise RuntimeError(f"a first request failed: HTTP {status}: {data[:300]!r}")
+        model = json.loads(data)["model"]
+        warm = run_level(
+            server, work, f"{name}-warmup", WARMUP_CLIENTS, WARMUP_REQUESTS, LEVEL_LIMIT_S
+        )
+        for clients in LEVELS:
+            raw[clients] = run_level(
+                server, work, f"{name}-c{clients}", clients, requests, LEVEL_LIMIT_S
+            )
+        processes = len(server.tree)
+    scoring_ms, stored = stored_scoring_ms(server.db)
+    levels = [summarize_level(raw[c], scoring_ms) for c in LEVELS]
+    answered = 1 + sum(1 for r in [warm, *raw.values()] for row in r["sent"] if row[3] == 200)
+    at_target = next(lv for lv in levels if lv["clients"] == TARGET_CLIENTS)
+    p99 = at_target["latency_ms"]["p99"]
+    return {
+        "command": " ".join(server.command).replace(str(work), "TMP"),
+        "processes": processes,
+        "readyz": ready,
+        "model": f"{model.get('name')} {model.get('version')}",
+        "warmup": {"requests": len(warm["sent"]), "errors": summarize_level(warm, {})["errors"]},
+        "levels": levels,
+        "store": {"predictions": stored, "answers_200": answered},
+        "target": {
+            "clients": TARGET_CLIENTS,
+            "limit_ms": TARGET_P99_MS,
+            "p99_ms": p99,
+            "errors": at_target["errors"],
+            "pass": p99 <= TARGET_P99_MS and at_target["errors"] == 0,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--serve-fixed"]:  # the what-if server (see serve_fixed)
+        return serve_fixed(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.serve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="requests per level (default 1000)"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
+    parser.add_argument(
+        "--skip-what-if", action="store_true", help="measure only `askwell serve` as it is"
+    )
+    parser.add_argument("--load-gen", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load_gen:  # inside the load-generator process
+        if "askwell" in sys.modules or "numpy" in sys.modules:
+            parser.error("the load generator must start bare (askwell or numpy imported)")
+        spec_path, out_path = args.load_gen
+        result = run_load(json.loads(spec_path.read_text(encoding="utf-8")))
+        out_path.write_text(json.dumps(result), encoding="utf-8")
+        return 0
+    if args.requests < 1 or args.workers < 1:
+        parser.error("--requests and --workers must be at least 1")
+    from bench.latency import NEAR_2000
+
+    load_before = os.getloadavg()
+    if load_before[0] > BUSY_LOAD:
+        print(f"warning: load average {load_before[0]:.2f}: the machine is busy", flush=True)
+    run_at = datetime.now(UTC).isoformat(timespec="seconds")
+    machine = machine_info()
+    questions = payloads()
+    print(f"{len(questions)} questions of 1,500-2,500 characters", flush=True)
+    servers: dict[str, dict[str, Any]] = {}
+    with _workdir() as work:
+        (work / "payloads.json").write_text(json.dumps(questions), encoding="utf-8")
+        runs = [("askwell_serve", False)] + (
+            [] if args.skip_what_if else [("what_if_nodelay", True)]
+        )
+        for name, fixed in runs:
+            servers[name] = measure_server(
+                name, fixed, args.workers, work, args.requests, questions[0]
+            )
+        rows = _cycle(questions, args.requests)
+        print("batch: in process", flush=True)
+        batch = [time_batch(rows, BATCH_LIMIT_S)]
+        print("batch: askwell score IN OUT", flush=True)
+        batch.append(time_cli(rows, work, BATCH_LIMIT_S))
+    main_levels = servers["askwell_serve"]["levels"]
+    doc: dict[str, Any] = {
+        "benchmark": "serve",
+        "run_at": run_at,
+        "argv": sys.argv,
+        "load_before": [round(x, 2) for x in load_before],
+        "machine": machine,
+        "workers": args.workers,
+        "questions": {
+            "n": len(questions),
+            "drawn": DRAWN,
+            "chars": list(NEAR_2000),
+            "mean_chars": sum(len(q["title"]) + len(q["body"]) for q in questions) / len(questions),
+        },
+        "warmup_requests": WARMUP_REQUESTS,
+        "servers": servers,
+        "batch": batch,
+        "ratios": {
+            **{
+                f"batch_in_process_over_http_{lv['clients']}_clients": _ratio(
+                    batch[0]["questions_per_s"], lv["requests_per_s"]
+                )
+                for lv in main_levels
+            },
+            "batch_in_process_over_cli": _ratio(
+                batch[0]["questions_per_s"], batch[1].get("questions_per_s")
+            ),
+        },
+        "target": servers["askwell_serve"]["target"],
+    }
+    doc["notes"] = notes(doc)
+    write_results(args.out, "serve", doc, markdown(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
