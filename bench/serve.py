@@ -10,10 +10,9 @@ keep-alive ``http.client`` connection and sends its next request as soon as the 
 read, until the level's request count is reached or its time limit passes. Questions are the
 ~2,000-character ones (title and body, 1,500 to 2,500 characters) among the 1,000 real
 questions ``bench.latency`` draws (seed 0), sent as Markdown, cycled in order. An error is a
-status other than 200, a connection error, or a ``degraded`` answer. The levels are run again
-against the same server with uvicorn's listening socket made with IPPROTO_TCP (``serve_fixed``:
-what the fix for uvicorn's lost TCP_NODELAY is worth; ``--skip-what-if`` skips it). JSON and a
-markdown table go to ``--out``.
+status other than 200, a connection error, or a ``degraded`` answer. Each request's time is
+split into scoring, the store write and everything outside the service, with the CPU of every
+process over each level. JSON and a markdown table go to ``--out``.
 
     .venv/bin/python -m bench.serve [--out bench/results] [--requests 1000] [--workers 2]
 """
@@ -60,6 +59,7 @@ REQUEST_TIMEOUT_S = 30.0  # one request's socket timeout
 CONNECT_STAGGER_S = 0.02
 READY_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 20.0
+PLACEMENT_POLL_S = 0.2  # how often a level looks at which server process holds which client
 BATCH_LIMIT_S = 120.0
 BUSY_LOAD = 1.5  # a 1-minute load average above this before the start: a busy machine
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -265,11 +265,9 @@ def _get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 
 class Server:
-    """``askwell serve`` in its own session (process group), stopped on leaving the block.
-    ``fixed``: started through ``--serve-fixed`` (uvicorn's listening socket made with
-    IPPROTO_TCP; see ``serve_fixed``)."""
+    """``askwell serve`` in its own session (process group), stopped on leaving the block."""
 
-    def __init__(self, workers: int, work: Path, name: str, fixed: bool = False) -> None:
+    def __init__(self, workers: int, work: Path, name: str) -> None:
         self.workers = workers
         self.name = name
         self.port = _free_port()
@@ -277,13 +275,8 @@ class Server:
         self.log = work / f"{name}.log"
         metrics_dir = work / f"{name}-metrics"
         metrics_dir.mkdir()
-        launcher = (
-            [sys.executable, "-m", "bench.serve", "--serve-fixed"]
-            if fixed
-            else [str(Path(sys.executable).parent / "askwell")]
-        )
         self.command = [
-            *launcher,
+            str(Path(sys.executable).parent / "askwell"),
             "serve",
             "--host",
             HOST,
@@ -372,6 +365,24 @@ class Server:
     def cpu_s(self) -> float:
         return sum(self.cpu_by_process().values())
 
+    def connections_by_process(self) -> list[int]:
+        """How many established client connections each server process holds now, largest
+        first (processes with none left out)."""
+        import psutil
+
+        counts = []
+        for p in self.tree:
+            with contextlib.suppress(psutil.Error):
+                conns = getattr(p, "net_connections", None) or p.connections
+                n = sum(
+                    1
+                    for c in conns("tcp")
+                    if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == self.port
+                )
+                if n:
+                    counts.append(n)
+        return sorted(counts, reverse=True)
+
     def cpu_by_process(self) -> dict[int, float]:
         import psutil
 
@@ -383,35 +394,6 @@ class Server:
         return out
 
 
-def serve_fixed(argv: list[str]) -> int:
-    """``askwell serve ARGS`` with one change in uvicorn, the fix proposed upstream for
-    https://github.com/Kludex/uvicorn/issues/3149: the listening socket that uvicorn's
-    multi-process supervisor binds is created with ``IPPROTO_TCP`` instead of protocol 0.
-    Accepted connections inherit the listener's protocol, and asyncio turns on TCP_NODELAY
-    only for sockets that report IPPROTO_TCP; without it, every keep-alive response waits for
-    the client's delayed ACK (about 40 ms on Linux) between its header and body writes."""
-    import uvicorn.config
-
-    original = uvicorn.config.Config.bind_socket
-
-    def bind_socket(self: uvicorn.config.Config) -> socket.socket:
-        if self.uds or self.fd is not None:
-            return original(self)
-        family = socket.AF_INET6 if self.host and ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.set_inheritable(True)
-        return sock
-
-    uvicorn.config.Config.bind_socket = bind_socket  # type: ignore[method-assign]
-    from askwell.__main__ import main as askwell_main
-
-    sys.argv = ["askwell", *argv]
-    askwell_main()
-    return 0
-
-
 # --- measuring --------------------------------------------------------------------------
 
 
@@ -419,7 +401,8 @@ def run_level(
     server: Server, work: Path, label: str, clients: int, requests: int, limit_s: float
 ) -> dict[str, Any]:
     """One level through a fresh load-generator process; the server's CPU, the load
-    generator's and everything else's over the same time."""
+    generator's and everything else's over the same time; and how the clients' connections
+    landed on the server processes (the fullest of the looks taken while it runs)."""
     spec = {
         "port": server.port,
         "payloads": str(work / "payloads.json"),
@@ -433,7 +416,16 @@ def run_level(
     command = [sys.executable, "-m", "bench.serve", "--load-gen", str(spec_path), str(out_path)]
     server_cpu0, busy0 = server.cpu_by_process(), _busy_cpu_s()
     kids0, own0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
-    done = subprocess.run(command, cwd=ROOT, timeout=limit_s + REQUEST_TIMEOUT_S + 60)
+    deadline = time.perf_counter() + limit_s + REQUEST_TIMEOUT_S + 60
+    placed: list[int] = []
+    with subprocess.Popen(command, cwd=ROOT) as done:
+        while done.poll() is None:
+            if time.perf_counter() > deadline:
+                done.kill()
+                raise RuntimeError(f"the load generator did not finish: {label}")
+            if sum(now := server.connections_by_process()) > sum(placed):
+                placed = now
+            time.sleep(PLACEMENT_POLL_S)
     server_cpu1, busy1 = server.cpu_by_process(), _busy_cpu_s()
     kids1, own1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
     if done.returncode != 0:
@@ -446,6 +438,7 @@ def run_level(
     loadgen_total = (
         kids1.ru_utime - kids0.ru_utime + kids1.ru_stime - kids0.ru_stime
     )  # start-up included
+    result["connections_by_process"] = placed
     result["server_cpu_s"] = round(server_cpu, 3)
     result["server_cpu_by_process"] = per_process
     result["loadgen_process_cpu_s"] = round(loadgen_total, 3)
@@ -510,6 +503,7 @@ def summarize_level(raw: dict[str, Any], scoring_ms: dict[str, float]) -> dict[s
             "outside_service": _stats(outside),
             "joined_with_store": len(joined),
         },
+        "connections_by_process": raw["connections_by_process"],
         "littles_law_clients": round(rps * stats.get("mean", 0.0) / 1000, 2),
         "cpu": {
             "server_s": raw["server_cpu_s"],
@@ -629,12 +623,6 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
-LABELS = {
-    "askwell_serve": "`askwell serve` as it is",
-    "what_if_nodelay": "what-if: uvicorn's listener with IPPROTO_TCP (TCP_NODELAY on)",
-}
-
-
 def _latency_rows(levels: list[dict[str, Any]]) -> list[str]:
     rows = []
     for lv in levels:
@@ -649,10 +637,8 @@ def _latency_rows(levels: list[dict[str, Any]]) -> list[str]:
 
 def markdown(doc: dict[str, Any]) -> str:
     m, t = doc["machine"], doc["target"]
-    main_run, what_if = doc["servers"]["askwell_serve"], doc["servers"].get("what_if_nodelay")
+    run = doc["server"]
     cores = m["cpu_count"] or 1
-    head = "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |"
-    rule = "|---:|---:|---:|---:|---:|---:|---:|---:|"
     lines = [
         "# Serving benchmark: `POST /v1/score` over loopback",
         "",
@@ -661,41 +647,22 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{' with uncommitted changes in src/' if m['src_modified'] else ''}. Run {doc['run_at']}"
         f" (1-minute load average before the start: {doc['load_before'][0]:.2f}).",
         f"Server: `askwell serve --workers {doc['workers']}`, SQLite store (WAL) in a fresh "
-        f"temporary folder, model {main_run['model']}. Questions: {doc['questions']['n']} real "
+        f"temporary folder, model {run['model']}. Questions: {doc['questions']['n']} real "
         f"ones of 1,500-2,500 characters (mean {doc['questions']['mean_chars']:,.0f} characters "
         "of title + Markdown body), cycled; each client one keep-alive connection, closed loop; "
         f"{doc['warmup_requests']} warm-up requests first.",
         "",
-        f"## {LABELS['askwell_serve']}",
+        "## Latency",
         "",
-        head,
-        rule,
-        *_latency_rows(main_run["levels"]),
+        "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *_latency_rows(run["levels"]),
         "",
         f"**Target: p99 <= {TARGET_P99_MS:.0f} ms at {TARGET_CLIENTS} concurrent clients, zero "
         f"errors: p99 {t['p99_ms']:.1f} ms, {t['errors']} errors, "
         f"{'PASS' if t['pass'] else 'FAIL'}.**",
         "",
     ]
-    if what_if is not None:
-        wt = what_if["target"]
-        lines += [
-            f"## {LABELS['what_if_nodelay']}",
-            "",
-            "The same `askwell serve`, started through `python -m bench.serve --serve-fixed`, "
-            "which changes one thing: uvicorn's multi-process supervisor binds its listening "
-            "socket with protocol `IPPROTO_TCP` rather than 0, so that asyncio sets TCP_NODELAY "
-            "on accepted connections (https://github.com/Kludex/uvicorn/issues/3149). Not what "
-            "ships today: it shows what that fix is worth.",
-            "",
-            head,
-            rule,
-            *_latency_rows(what_if["levels"]),
-            "",
-            f"Target read on it: p99 {wt['p99_ms']:.1f} ms at {TARGET_CLIENTS} clients, "
-            f"{wt['errors']} errors: {'PASS' if wt['pass'] else 'FAIL'} (for information).",
-            "",
-        ]
     lines += [
         "## Where the time goes",
         "",
@@ -705,28 +672,41 @@ def markdown(doc: dict[str, Any]) -> str:
         "computed, the row written); *outside*: HTTP, request parsing and validation, the "
         "thread-pool hop, response validation and JSON, waiting for a CPU or for the network. "
         "CPU per request is measured on the processes; *CPU split*: each server process's "
-        "share of the server's CPU (which process accepts a connection is a race between "
-        "them, and a keep-alive connection stays where it landed); *CPU floor*: the mean "
-        "latency a closed "
-        f"loop of that many clients cannot beat on {cores} cores at that CPU per request "
-        "(clients x CPU per request / cores).",
+        "share of the server's CPU; *connections*: how many of the clients' connections each "
+        "server process held (which process accepts a connection is a race between them, and "
+        "a keep-alive connection stays where it landed); *CPU floor*: the mean latency a "
+        f"closed loop of that many clients cannot beat on {cores} cores at that CPU per "
+        "request (clients x CPU per request / cores).",
         "",
-        "| server | clients | client | service | scoring | store | outside | server CPU/req "
-        "| load-gen CPU/req | busy cores | CPU split % | CPU floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| clients | client | service | scoring | store | outside | server CPU/req "
+        "| load-gen CPU/req | busy cores | CPU split % | connections | CPU floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for key, run in doc["servers"].items():
-        for lv in run["levels"]:
-            b, c = lv["breakdown_ms"], lv["cpu"]
-            lines.append(
-                f"| {key} | {lv['clients']} | {b['client']['mean']:.1f} | "
-                f"{b['service']['mean']:.1f} | {b['service_scoring'].get('mean', float('nan')):.1f}"
-                f" | {b['service_store'].get('mean', float('nan')):.1f} | "
-                f"{b['outside_service']['mean']:.1f} | {c['server_ms_per_request']:.1f} | "
-                f"{c['loadgen_ms_per_request']:.1f} | {c['busy_cores']:.2f} | "
-                f"{'/'.join(map(str, c['worker_cpu_split']))} | {c['cpu_floor_ms']:.1f} |"
-            )
-    http1 = main_run["levels"][0]["requests_per_s"]
+    for lv in run["levels"]:
+        b, c = lv["breakdown_ms"], lv["cpu"]
+        lines.append(
+            f"| {lv['clients']} | {b['client']['mean']:.1f} | "
+            f"{b['service']['mean']:.1f} | {b['service_scoring'].get('mean', float('nan')):.1f}"
+            f" | {b['service_store'].get('mean', float('nan')):.1f} | "
+            f"{b['outside_service']['mean']:.1f} | {c['server_ms_per_request']:.1f} | "
+            f"{c['loadgen_ms_per_request']:.1f} | {c['busy_cores']:.2f} | "
+            f"{'/'.join(map(str, c['worker_cpu_split']))} | "
+            f"{'/'.join(map(str, lv['connections_by_process'])) or '-'} | "
+            f"{c['cpu_floor_ms']:.1f} |"
+        )
+    at = next(lv for lv in run["levels"] if lv["clients"] == TARGET_CLIENTS)["breakdown_ms"]
+    parts = ("client", "service_scoring", "service_store", "outside_service")
+    lines += [
+        "",
+        f"The tail at {TARGET_CLIENTS} clients, p50 / p99 ms: "
+        + ", ".join(
+            f"{k.removeprefix('service_').removesuffix('_service')} "
+            f"{at[k].get('p50', float('nan')):.1f} / {at[k].get('p99', float('nan')):.1f}"
+            for k in parts
+        )
+        + ".",
+    ]
+    http1 = run["levels"][0]["requests_per_s"]
     lines += [
         "",
         "## Batch questions per second",
@@ -746,13 +726,12 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {b['way']} | {b['questions']:,} | {b['questions_per_s']:.1f} "
             f"| {_ratio(b['questions_per_s'], http1) or '-'}x |"
         )
-    for key, run in doc["servers"].items():
-        for lv in run["levels"]:
-            lines.append(
-                f"| HTTP ({key}), {lv['clients']} client{'s' if lv['clients'] > 1 else ''} "
-                f"| {lv['requests']:,} | {lv['requests_per_s']:.1f} "
-                f"| {_ratio(lv['requests_per_s'], http1)}x |"
-            )
+    for lv in run["levels"]:
+        lines.append(
+            f"| HTTP (`askwell serve`), {lv['clients']} client{'s' if lv['clients'] > 1 else ''} "
+            f"| {lv['requests']:,} | {lv['requests_per_s']:.1f} "
+            f"| {_ratio(lv['requests_per_s'], http1)}x |"
+        )
     lines += ["", *[f"- {note}" for note in doc["notes"]], ""]
     lines += [
         "How to run: `.venv/bin/python -m bench.serve [--out bench/results] [--requests 1000] "
@@ -766,26 +745,25 @@ def notes(doc: dict[str, Any]) -> list[str]:
     """What else the run says: disturbance, cut levels, the store."""
     out: list[str] = []
     cores = doc["machine"]["cpu_count"] or 1
-    for key, run in doc["servers"].items():
-        for lv in run["levels"]:
-            c, where = lv["cpu"], f"{key}, {lv['clients']} client(s)"
-            if c["other_s"] > 0.05 * cores * lv["wall_s"]:
-                out.append(
-                    f"{where}: other programs used {c['other_s']:.1f} CPU s during the level "
-                    f"({lv['wall_s']:.0f} s): disturbed; rerun on a quiet machine."
-                )
-            if lv["cut_by_time_limit"]:
-                out.append(f"{where}: stopped by the time limit.")
-            if lv["not_logged"]:
-                out.append(f"{where}: {lv['not_logged']} answers not logged.")
-            if lv["errors"]:
-                out.append(f"{where}: errors {lv['error_kinds']}; first: {lv['first_error']}")
-        st = run["store"]
-        out.append(
-            f"{key}: the store holds {st['predictions']:,} predictions for {st['answers_200']:,} "
-            "answered requests (warm-up included); warm-up errors: "
-            f"{run['warmup']['errors']}."
-        )
+    run = doc["server"]
+    for lv in run["levels"]:
+        c, where = lv["cpu"], f"{lv['clients']} client(s)"
+        if c["other_s"] > 0.05 * cores * lv["wall_s"]:
+            out.append(
+                f"{where}: other programs used {c['other_s']:.1f} CPU s during the level "
+                f"({lv['wall_s']:.0f} s): disturbed; rerun on a quiet machine."
+            )
+        if lv["cut_by_time_limit"]:
+            out.append(f"{where}: stopped by the time limit.")
+        if lv["not_logged"]:
+            out.append(f"{where}: {lv['not_logged']} answers not logged.")
+        if lv["errors"]:
+            out.append(f"{where}: errors {lv['error_kinds']}; first: {lv['first_error']}")
+    st = run["store"]
+    out.append(
+        f"The store holds {st['predictions']:,} predictions for {st['answers_200']:,} answered "
+        f"requests (warm-up included); warm-up errors: {run['warmup']['errors']}."
+    )
     if doc["load_before"][0] > BUSY_LOAD:
         out.append(
             f"The 1-minute load average was {doc['load_before'][0]:.2f} before the start "
@@ -798,11 +776,11 @@ def notes(doc: dict[str, Any]) -> list[str]:
 
 
 def measure_server(
-    name: str, fixed: bool, workers: int, work: Path, requests: int, first: dict[str, Any]
+    name: str, workers: int, work: Path, requests: int, first: dict[str, Any]
 ) -> dict[str, Any]:
     """Starts one server, warms it, runs every level, stops it; then reads its store."""
     raw: dict[int, dict[str, Any]] = {}
-    with Server(workers, work, name, fixed) as server:
+    with Server(workers, work, name) as server:
         ready = server.wait_ready()
         conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT_S)
         try:
@@ -845,8 +823,6 @@ def measure_server(
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--serve-fixed"]:  # the what-if server (see serve_fixed)
-        return serve_fixed(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m bench.serve",
         description=__doc__,
@@ -857,9 +833,6 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=1000, help="requests per level (default 1000)"
     )
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
-    parser.add_argument(
-        "--skip-what-if", action="store_true", help="measure only `askwell serve` as it is"
-    )
     parser.add_argument("--load-gen", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_gen:  # inside the load-generator process
@@ -880,22 +853,14 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     questions = payloads()
     print(f"{len(questions)} questions of 1,500-2,500 characters", flush=True)
-    servers: dict[str, dict[str, Any]] = {}
     with _workdir() as work:
         (work / "payloads.json").write_text(json.dumps(questions), encoding="utf-8")
-        runs = [("askwell_serve", False)] + (
-            [] if args.skip_what_if else [("what_if_nodelay", True)]
-        )
-        for name, fixed in runs:
-            servers[name] = measure_server(
-                name, fixed, args.workers, work, args.requests, questions[0]
-            )
+        server = measure_server("askwell_serve", args.workers, work, args.requests, questions[0])
         rows = _cycle(questions, args.requests)
         print("batch: in process", flush=True)
         batch = [time_batch(rows, BATCH_LIMIT_S)]
         print("batch: askwell score IN OUT", flush=True)
         batch.append(time_cli(rows, work, BATCH_LIMIT_S))
-    main_levels = servers["askwell_serve"]["levels"]
     doc: dict[str, Any] = {
         "benchmark": "serve",
         "run_at": run_at,
@@ -910,20 +875,20 @@ def main(argv: list[str] | None = None) -> int:
             "mean_chars": sum(len(q["title"]) + len(q["body"]) for q in questions) / len(questions),
         },
         "warmup_requests": WARMUP_REQUESTS,
-        "servers": servers,
+        "server": server,
         "batch": batch,
         "ratios": {
             **{
                 f"batch_in_process_over_http_{lv['clients']}_clients": _ratio(
                     batch[0]["questions_per_s"], lv["requests_per_s"]
                 )
-                for lv in main_levels
+                for lv in server["levels"]
             },
             "batch_in_process_over_cli": _ratio(
                 batch[0]["questions_per_s"], batch[1].get("questions_per_s")
             ),
         },
-        "target": servers["askwell_serve"]["target"],
+        "target": server["target"],
     }
     doc["notes"] = notes(doc)
     write_results(args.out, "serve", doc, markdown(doc))
