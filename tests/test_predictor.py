@@ -75,3 +75,15 @@ def test_a_broken_bundle_is_a_clear_error(tmp_path: Path) -> None:
     broken.write_bytes(b"not a zip")
     with pytest.raises(BundleError, match="not a readable askwell bundle"):
         Predictor.load(broken)
+
+
+def test_the_fast_calibration_is_scikit_learns() -> None:
+    """``QualityModel.proba`` skips CalibratedClassifierCV's checks: same numbers."""
+    model = _predictor().model
+    questions = [GOOD, NOT_A_QUESTION, NOISY] + [
+        Question.from_markdown(f"How do I fix error {k}?", "I tried it. It fails. " * k)
+        for k in range(1, 20)
+    ]
+    x = model.transform(questions)
+    assert model._platt is not None  # the default model takes the fast path
+    assert (model.proba(x) == model.calibrated.predict_proba(x)[:, 1]).all()

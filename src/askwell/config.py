@@ -101,7 +101,13 @@ class ServeSettings(_Strict):
 
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on")
     port: int = Field(8000, ge=0, le=65535)
-    workers: int = Field(1, ge=1, le=64, description="server processes")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="scoring processes: above 1, the HTTP process hands each question to "
+        "the next free one",
+    )
     database_url: str = Field(
         "sqlite:///var/askwell.db",
         description="the prediction and feedback store: sqlite:///PATH (relative to the "

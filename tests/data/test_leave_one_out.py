@@ -38,7 +38,7 @@ def test_variant_rows_equal_the_rows_of_the_variants_read_again(
     for q in questions:
         spans = pieces(q.body.text)
         others = [w for _, _, w in candidates(q)]
-        fast = features.transform_editor(q, spans, others)
+        fast = features.transform_editor(q, spans, others).x
         slow = features.transform([q, *(without(q, a, b) for a, b in spans), *others])
         assert fast.shape == slow.shape
         # Words, title characters and tags: always the same rows.
@@ -48,6 +48,17 @@ def test_variant_rows_equal_the_rows_of_the_variants_read_again(
     # The catalog may differ only where removing a sentence changes how its neighbours
     # split ("works... Mind? works": "..." ends a sentence before a capital only).
     assert checked > 200 and differing <= checked // 100
+
+
+def test_the_question_s_own_catalog_values_come_with_its_rows(
+    questions: list[Question],
+) -> None:
+    from askwell.features.catalog import feature_matrix
+
+    features = default_model().features
+    for q in questions[:50]:
+        rows = features.transform_editor(q, pieces(q.body.text))
+        assert (rows.catalog == feature_matrix([q])[0]).all()
 
 
 def test_the_profile_is_the_sum_of_its_pieces(questions: list[Question]) -> None:

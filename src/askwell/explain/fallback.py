@@ -14,7 +14,7 @@ import numpy as np
 from askwell.explain.highlights import assemble, leave_one_out
 from askwell.explain.predictor import TOP_FACTORS, Factor, Scored
 from askwell.explain.suggestions import candidates, ranked
-from askwell.features.catalog import get_feature
+from askwell.features.catalog import compute_features, get_feature
 from askwell.models.bands import STRUGGLE, UNCERTAIN, WELL_RECEIVED
 from askwell.models.heuristic import HeuristicScorer
 from askwell.records import Question
@@ -63,6 +63,7 @@ class FallbackPredictor:
             suggestions=ranked(question, found, scores[1 + n :] - p),
             model_version=self.model_version,
             label="heuristic",
+            features=compute_features(question),
         )
 
 

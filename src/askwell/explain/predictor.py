@@ -48,6 +48,7 @@ class Scored:
     suggestions: list[Suggestion]
     model_version: str
     label: str = field(default="")
+    features: dict[str, float] = field(default_factory=dict)  # catalog values, for the logs
 
 
 class Predictor:
@@ -72,18 +73,20 @@ class Predictor:
         spans = pieces(question.body.text)
         found = candidates(question)
         # Rows: the question, its variants without each sentence, the what-ifs.
-        x = self.model.features.transform_editor(question, spans, [w for _, _, w in found])
+        rows = self.model.features.transform_editor(question, spans, [w for _, _, w in found])
+        x = rows.x
         scores = self.model.proba(x)
         p = float(scores[0])
         n = len(spans)
 
-        def grouped(rows: list[int]) -> tuple[npt.NDArray[np.float64], list[str]]:
-            contributions: Contributions = self.model.contributions_of(
-                x[[0, *(1 + i for i in rows)]]
-            )
-            return contributions.grouped()
+        # Grouped contributions of the question and of every variant, in one call: the
+        # factors read row 0; the weakest sentences' reasons, their variants' rows.
+        contributions: Contributions = self.model.contributions_of(x[: 1 + n])
+        values, groups = contributions.grouped()
 
-        values, groups = grouped([])
+        def grouped(picked: list[int]) -> tuple[npt.NDArray[np.float64], list[str]]:
+            return values[[0, *(1 + i for i in picked)]], groups
+
         row = values[0]
         order = np.argsort(-row, kind="stable")
         helping = [Factor(groups[i], float(row[i])) for i in order if row[i] > 0]
@@ -102,4 +105,5 @@ class Predictor:
             suggestions=ranked(question, found, scores[1 + n :] - p),
             model_version=self.model_version,
             label=self.info.label.get("name", ""),
+            features=dict(zip(feature_names(), rows.catalog.tolist(), strict=True)),
         )

@@ -11,7 +11,6 @@ variant's counts are the question's minus the passage's. The rows equal those th
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -68,36 +67,37 @@ def word_counts(
         n += len(found)
     every = [*title, *(t for found in sentences for t in found)]
     every += [t for code in q.body.code_blocks for t in tokens(code)]
-
-    def grams(lo: int, hi: int) -> list[str]:
-        """The unigrams of every[lo:hi] and the bigrams that start in it."""
-        out = every[lo:hi]
-        out += [f"{every[j]} {every[j + 1]}" for j in range(lo, min(hi, len(every) - 1))]
-        return out
-
-    base = Counter(c for g in grams(0, len(every)) if (c := vocabulary.get(g)) is not None)
-    cols = np.fromiter(base.keys(), dtype=np.int64, count=len(base))
-    vals = np.fromiter(base.values(), dtype=np.float64, count=len(base))
-    rows_out, cols_out, vals_out = [np.zeros(len(cols), dtype=np.int64)], [cols], [vals]
+    # Each position's unigram column and that of the bigram starting there (-1: not in the
+    # vocabulary); a variant's counts are the question's minus its passage's positions.
+    uni = np.array([vocabulary.get(t, -1) for t in every], dtype=np.int64)
+    bi = np.array(
+        [vocabulary.get(f"{every[j]} {every[j + 1]}", -1) for j in range(len(every) - 1)],
+        dtype=np.int64,
+    )
+    base = np.concatenate([uni, bi])
+    base = base[base >= 0]
+    rows_out, cols_out, vals_out = (
+        [np.zeros(len(base), dtype=np.int64)],
+        [base],
+        [np.ones(len(base))],
+    )
     for r, rng in enumerate(ranges, start=1):
         p = offsets[rng.start]
         end = offsets[rng.stop - 1] + len(sentences[rng.stop - 1])
-        delta: Counter[int] = Counter()
         # Out: the passage's unigrams and every bigram touching it; in: the bigram that
         # now joins its neighbours.
-        gone = every[p:end] + [
-            f"{every[j]} {every[j + 1]}" for j in range(max(p - 1, 0), min(end, len(every) - 1))
-        ]
-        for g in gone:
-            if (c := vocabulary.get(g)) is not None:
-                delta[c] -= 1
-        if p > 0 and end < len(every):
-            joined = vocabulary.get(f"{every[p - 1]} {every[end]}")
-            if joined is not None:
-                delta[joined] += 1
-        rows_out.append(np.full(len(cols) + len(delta), r))
-        cols_out += [cols, np.fromiter(delta.keys(), dtype=np.int64, count=len(delta))]
-        vals_out += [vals, np.fromiter(delta.values(), dtype=np.float64, count=len(delta))]
+        gone = np.concatenate([uni[p:end], bi[max(p - 1, 0) : min(end, len(bi))]])
+        gone = gone[gone >= 0]
+        joined = (
+            vocabulary.get(f"{every[p - 1]} {every[end]}", -1) if p > 0 and end < len(every) else -1
+        )
+        cols = np.concatenate([base, gone, [joined] if joined >= 0 else []]).astype(np.int64)
+        vals = np.concatenate(
+            [np.ones(len(base)), -np.ones(len(gone)), np.ones(len(cols) - len(base) - len(gone))]
+        )
+        rows_out.append(np.full(len(cols), r))
+        cols_out.append(cols)
+        vals_out.append(vals)
     shape = (1 + len(ranges), len(vocabulary))
     counts = sparse.csr_matrix(
         (np.concatenate(vals_out), (np.concatenate(rows_out), np.concatenate(cols_out))),

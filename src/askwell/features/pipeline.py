@@ -11,6 +11,7 @@ import itertools
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -35,6 +36,14 @@ def question_text(question: Question) -> str:
 def tag_text(question: Question) -> str:
     """Tags as one string of whole-tag tokens (a tag is never split at its hyphens)."""
     return " ".join(question.tags)
+
+
+@dataclass(frozen=True)
+class EditorRows:
+    """``QuestionFeatures.transform_editor``'s rows, and the question's catalog values."""
+
+    x: sparse.csr_matrix
+    catalog: npt.NDArray[np.float64]  # the question's, in catalog order
 
 
 class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
@@ -119,7 +128,8 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         if self.use_catalog:
             values = catalog if catalog is not None else feature_matrix(questions)
             logged = _signed_log(values)
-            blocks.append(sparse.csr_matrix(self.scaler_.transform(logged)))
+            # StandardScaler.transform's arithmetic, without its per-call validation.
+            blocks.append(sparse.csr_matrix((logged - self.scaler_.mean_) / self.scaler_.scale_))
             if self.bins_ is not None:
                 blocks.append(self._one_hot_bins(logged[:, self.moderate_]))
         if self.word_ is not None:
@@ -139,44 +149,61 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         question: Question,
         spans: Sequence[tuple[int, int]],
         others: Sequence[Question] = (),
-    ) -> sparse.csr_matrix:
+    ) -> EditorRows:
         """The rows of ``question``, of it without each span of whole sentences
         (``leave_one_out.without``) and of ``others`` (e.g. what-ifs), in that order: what
         ``transform`` gives them, with the variants counted from one read of the question
-        rather than each re-read, and every block built in one call."""
+        rather than each re-read, and every block built in one call. Also the question's
+        catalog values (what the service logs), so nothing reads it twice."""
         check_is_fitted(self, "catalog_names_")
         variants = [without(question, a, b) for a, b in spans]
         everyone = [question, *variants, *others]
         if self.word_ is not None and self.word_.ngram_range != (1, 2):
-            return self.transform(everyone)  # word_counts below counts unigrams and bigrams
+            # word_counts below counts unigrams and bigrams only
+            return EditorRows(self.transform(everyone), feature_matrix([question])[0])
         parts = question_parts(question)
         ranges = sentence_ranges(parts, spans)
+        # A what-if under another title only (the body and tags as they are) is read from
+        # the question's parts too; the others are read as they are.
+        same = [o.body == question.body and o.tags == question.tags for o in others]
+        retitled = [parts.retitled(o) for o, s in zip(others, same, strict=True) if s]
+        rest = [o for o, s in zip(others, same, strict=True) if not s]
+        # Rows as built: question, variants, retitled what-ifs, the rest; then as asked.
+        order = np.argsort(np.array([0] * (1 + len(variants)) + [0 if s else 1 for s in same]),
+                           kind="stable")  # fmt: skip
         catalog = None
         if self.use_catalog:
-            own = [parts.profile()] + [
-                parts.profile_without(r.start, r.stop - 1, v)
-                for r, v in zip(ranges, variants, strict=True)
-            ]
-            catalog = np.vstack(
-                [
-                    np.array([profile_values(p) for p in own], dtype=np.float64),
-                    feature_matrix(others),
+            own = (
+                [parts.profile()]
+                + [
+                    parts.profile_without(r.start, r.stop - 1, v)
+                    for r, v in zip(ranges, variants, strict=True)
                 ]
+                + [p.profile() for p in retitled]
             )
+            built = np.vstack(
+                [np.array([profile_values(p) for p in own], dtype=np.float64), feature_matrix(rest)]
+            )
+            catalog = _unpermute(built, order)
         counts = None
         if self.word_ is not None:
             preprocess, tokenize = self.word_.build_preprocessor(), self.word_.build_tokenizer()
-            counts = word_counts(
-                parts,
-                ranges,
-                lambda text: tokenize(preprocess(text)),
-                self.word_.vocabulary_,
-                self.word_.dtype,
-            )
-            if others:  # the vectorizer's counting step alone, before its weighting
-                rest = CountVectorizer.transform(self.word_, [question_text(o) for o in others])
-                counts = sparse.vstack([counts, rest], format="csr")
-        return self.transform_with_catalog(everyone, catalog, counts)
+
+            def tokens(text: str) -> list[str]:
+                found: list[str] = tokenize(preprocess(text))
+                return found
+
+            vocabulary, dtype = self.word_.vocabulary_, self.word_.dtype
+            blocks = [word_counts(parts, ranges, tokens, vocabulary, dtype)]
+            blocks += [word_counts(p, [], tokens, vocabulary, dtype) for p in retitled]
+            if rest:  # the vectorizer's counting step alone, before its weighting
+                blocks.append(
+                    CountVectorizer.transform(self.word_, [question_text(o) for o in rest])
+                )
+            counts = _unpermute(sparse.vstack(blocks, format="csr"), order)
+        x = self.transform_with_catalog(everyone, catalog, counts)
+        own_values = catalog[0] if catalog is not None else feature_matrix([question])[0]
+        return EditorRows(x, own_values)
 
     def _one_hot_bins(self, values: npt.NDArray[np.float64]) -> sparse.csr_matrix:
         """``bins_.transform`` without its per-call validation and encoder: the same bin
@@ -250,6 +277,15 @@ def _each_once(vectorizer: CountVectorizer, texts: list[str]) -> sparse.csr_matr
     index = {t: i for i, t in enumerate(distinct)}
     rows: sparse.csr_matrix = vectorizer.transform(distinct)[[index[t] for t in texts]]
     return rows
+
+
+def _unpermute(rows: Any, order: npt.NDArray[np.intp]) -> Any:
+    """``rows`` built in the order ``order`` sorted them into, put back in the asked order."""
+    if (order == np.arange(len(order))).all():
+        return rows
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order))
+    return rows[back]
 
 
 def _signed_log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

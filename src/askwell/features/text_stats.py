@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from askwell.records import Question
@@ -490,6 +490,7 @@ class QuestionParts:
     any run of its sentences, from the same read."""
 
     question: Question
+    names: frozenset[str]  # not shouting: from inline code and tags
     title_words: int
     title: Tally
     sentences: list[tuple[int, int, list[str]]]  # (start, end, words) in body.text
@@ -500,6 +501,15 @@ class QuestionParts:
 
     def profile(self) -> QuestionProfile:
         return self._profile(self.question, self.body, range(0))
+
+    def retitled(self, question: Question) -> QuestionParts:
+        """The parts of ``question``: this one under another title (same body and tags)."""
+        return replace(
+            self,
+            question=question,
+            title_words=len(words(question.title)),
+            title=tally(question.title, self.names),
+        )
 
     def profile_without(self, first: int, last: int, variant: Question) -> QuestionProfile:
         """The profile of ``variant``: the question without sentences ``first..last``."""
@@ -550,6 +560,7 @@ def question_parts(question: Question) -> QuestionParts:
         total = total + piece
     return QuestionParts(
         question=question,
+        names=names,
         title_words=len(words(question.title)),
         title=tally(question.title, names),
         sentences=sentences,

@@ -7,19 +7,23 @@ the API, the metrics and the web editor.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from dataclasses import replace
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from askwell import __version__
 from askwell.config import Settings, get_settings
 from askwell.serving.metrics import Metrics
 from askwell.serving.parsing import InvalidBodyError
+from askwell.serving.pool import ScoringPool, freeze_loaded
 from askwell.serving.routes import feedback, health, score, web
 from askwell.serving.service import (
     FeedbackNotStoredError,
@@ -31,7 +35,6 @@ from askwell.serving.service import (
 from askwell.store.db import Store, StoreError, make_engine, migrate
 
 log = logging.getLogger("askwell.serving")
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(settings: Settings | None = None, *, model: ModelChoice | None = None) -> FastAPI:
@@ -45,13 +48,24 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
     except StoreError as exc:  # serve anyway: scores still work, /readyz says what is wrong
         log.error("database not ready at start-up: %s", exc)
         metrics.errors.labels("store").inc()
+    chosen = model or load_model(settings)
+    if settings.serve.workers > 1 and chosen.failure is None and chosen.bundle is not None:
+        pool = ScoringPool(chosen.bundle, settings.serve.workers, chosen.scorer.model_version)
+        chosen = replace(chosen, scorer=pool)
     service = ScoringService(
-        model or load_model(settings),
-        store,
-        metrics,
-        max_text_bytes=int(settings.serve.max_text_kb * 1000),
+        chosen, store, metrics, max_text_bytes=int(settings.serve.max_text_kb * 1000)
     )
+    freeze_loaded()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if isinstance(service.model.scorer, ScoringPool):
+            service.model.scorer.close()
+        store.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="askwell",
         version=__version__,
         summary="Scores how well a question is likely to be received, with the evidence, "
@@ -65,19 +79,37 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
     _handle_errors(app, metrics)
 
-    @app.middleware("http")
-    async def count(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        metrics.requests.labels(name, str(response.status_code)).inc()
-        metrics.latency.labels(name).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(CountRequests, metrics=metrics)
     return app
+
+
+class CountRequests:
+    """Requests by route and status, and their latency: a plain ASGI middleware (Starlette's
+    ``BaseHTTPMiddleware`` costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> JSONResponse:

@@ -1,8 +1,9 @@
 """Prometheus metrics of the service.
 
-Each app has its own registry (tests build many apps in one process). With several server
-processes, ``askwell serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before they start, so each
-process writes its values there and ``/metrics`` adds them up across processes.
+Each app has its own registry (tests build many apps in one process). The service answers
+HTTP from one process (scoring processes report through it), so the registry sees every
+request. Run under several server processes (``uvicorn --workers``), set
+``PROMETHEUS_MULTIPROC_DIR`` before they start: ``/metrics`` then adds them up.
 """
 
 from __future__ import annotations

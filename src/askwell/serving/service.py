@@ -18,7 +18,7 @@ from askwell.errors import AskwellError
 from askwell.explain.fallback import FallbackPredictor
 from askwell.explain.predictor import Predictor, Scored
 from askwell.explain.suggestions import RULES
-from askwell.features.catalog import compute_features
+from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving import api_models as api
 from askwell.serving.metrics import Metrics
@@ -47,6 +47,7 @@ class ModelChoice:
     name: str
     source: str  # where it came from, for /readyz
     failure: str | None  # why the model is not in use (None: it is)
+    bundle: Path | None = None  # the file it was loaded from
 
 
 def load_model(settings: Settings) -> ModelChoice:
@@ -59,12 +60,13 @@ def load_model(settings: Settings) -> ModelChoice:
             champion = _champion(settings)
             if champion is not None:
                 bundle, source = champion, f"registry champion ({champion})"
+        bundle = bundle or default_bundle()
         predictor = Predictor.load(bundle)
     except (AskwellError, OSError) as exc:
         reason = f"cannot load {source}: {exc}"
         log.error("%s; answering with the rule-based fallback", reason)
         return ModelChoice(FallbackPredictor(reason), "heuristic", source, reason)
-    return ModelChoice(predictor, predictor.info.name, source, None)
+    return ModelChoice(predictor, predictor.info.name, source, None, bundle)
 
 
 def _champion(settings: Settings) -> Path | None:
@@ -157,7 +159,7 @@ class ScoringService:
                     band=scored.band,
                     latency_ms=(time.perf_counter() - started) * 1000,
                     suggestions=[s.id for s in scored.suggestions],
-                    features=compute_features(question),
+                    features=scored.features,
                 )
             )
             if previous is not None and request.session_id is not None:
