@@ -670,11 +670,11 @@ def markdown(doc: dict[str, Any]) -> str:
         "`latency_ms`); *scoring*: its part up to the store row (Markdown to question, "
         "`Predictor.score`), as the store records it; *store*: the rest (the logged features "
         "computed, the row written); *outside*: HTTP, request parsing and validation, the "
-        "thread-pool hop, response validation and JSON, waiting for a CPU or for the network. "
+        "thread-pool hop, JSON, waiting for a CPU or for the network. "
         "CPU per request is measured on the processes; *CPU split*: each server process's "
-        "share of the server's CPU; *connections*: how many of the clients' connections each "
-        "server process held (which process accepts a connection is a race between them, and "
-        "a keep-alive connection stays where it landed); *CPU floor*: the mean latency a "
+        "share of the server's CPU (the scoring processes, then the HTTP process); "
+        "*connections*: how many of the clients' connections each server process held (with "
+        "one HTTP process, all of them); *CPU floor*: the mean latency a "
         f"closed loop of that many clients cannot beat on {cores} cores at that CPU per "
         "request (clients x CPU per request / cores).",
         "",
