@@ -4,10 +4,12 @@ and a scoring process that dies costs one request a fallback, not the service.""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +18,8 @@ from askwell.explain.predictor import Predictor
 from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving.pool import ScoringPool
-from tests.serving.conftest import client_for
+from askwell.serving.service import load_model
+from tests.serving.conftest import client_for, settings_for
 from tests.serving.test_api import MESSY
 
 QUESTION = Question.from_markdown(MESSY["title"], MESSY["body"], tuple(MESSY["tags"]))
@@ -61,3 +64,16 @@ def test_the_service_with_two_scoring_processes(sqlite_url: str) -> None:
         after = [client.post("/v1/score", json=MESSY).json() for _ in range(2)]
         assert after[0]["degraded"] is True  # answered by the fallback, not an error
         assert after[1]["degraded"] is False  # and the model is back
+
+
+def test_scoring_stays_in_process_when_the_pool_cannot_start(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The bundle read at start-up is gone before the scoring processes read it (a deploy
+    replacing files): the service scores in its own process rather than not starting."""
+    bundle = Path(shutil.copy(default_bundle(), tmp_path / "m.askwell"))
+    choice = load_model(settings_for(sqlite_url, bundle=bundle))
+    bundle.unlink()
+    client = client_for(sqlite_url, model=choice, workers=2)
+    assert not isinstance(client.app.state.service.model.scorer, ScoringPool)  # type: ignore[attr-defined]
+    assert client.post("/v1/score", json=MESSY).json()["degraded"] is False

@@ -50,8 +50,11 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
         metrics.errors.labels("store").inc()
     chosen = model or load_model(settings)
     if settings.serve.workers > 1 and chosen.failure is None and chosen.bundle is not None:
-        pool = ScoringPool(chosen.bundle, settings.serve.workers, chosen.scorer.model_version)
-        chosen = replace(chosen, scorer=pool)
+        try:
+            pool = ScoringPool(chosen.bundle, settings.serve.workers, chosen.scorer.model_version)
+            chosen = replace(chosen, scorer=pool)
+        except Exception as exc:  # e.g. the bundle was replaced since this process read it
+            log.error("scoring processes did not start (%s); scoring in this process", exc)
     service = ScoringService(
         chosen, store, metrics, max_text_bytes=int(settings.serve.max_text_kb * 1000)
     )
