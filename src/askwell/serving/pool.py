@@ -10,6 +10,7 @@ the request it was scoring falls back to the rule-based scorer, like any model f
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import multiprocessing
@@ -81,11 +82,24 @@ class ScoringPool:
         try:
             return pool.submit(_score, question).result()
         except BrokenProcessPool:
-            log.error("a scoring process died; starting a new pool")
-            with self._lock:
-                if self._pool is pool:  # not already replaced by another request
-                    self._pool = self._start()
+            self._replace(pool)
             raise
+
+    async def submit(self, question: Question) -> Scored:
+        """``score`` for the event loop: the answer is awaited, no thread waits for it."""
+        pool = self._pool
+        try:
+            return await asyncio.wrap_future(pool.submit(_score, question))
+        except BrokenProcessPool:
+            await asyncio.to_thread(self._replace, pool)  # seconds: not on the event loop
+            raise
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new pool for one whose process died (the request in flight falls back)."""
+        log.error("a scoring process died; starting a new pool")
+        with self._lock:
+            if self._pool is broken:  # not already replaced by another request
+                self._pool = self._start()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

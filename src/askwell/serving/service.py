@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from starlette.concurrency import run_in_threadpool
+
 from askwell.config import Settings
 from askwell.errors import AskwellError
 from askwell.explain.fallback import FallbackPredictor
@@ -22,6 +24,7 @@ from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving import api_models as api
 from askwell.serving.metrics import Metrics
+from askwell.serving.pool import ScoringPool
 from askwell.store.db import PredictionRecord, Store, StoreError, migrate
 
 log = logging.getLogger("askwell.serving")
@@ -105,10 +108,36 @@ class ScoringService:
             request.title, request.body, tuple(request.tags), request.site
         )
 
+    async def score_async(self, request: api.ScoreRequest) -> api.ScoreResponse:
+        """``score`` for the event loop: with scoring processes, their answer is awaited on
+        the loop (a thread per request cost the tail a thread hand-over under the
+        interpreter lock); otherwise ``score`` runs in a worker thread."""
+        scorer = self.model.scorer
+        if not isinstance(scorer, ScoringPool):
+            return await run_in_threadpool(self.score, request)
+        started = time.perf_counter()
+        question = self.question(request)
+        try:
+            scored, degraded = await scorer.submit(question), False
+        except Exception:  # any failure of the model on this input: fall back, visibly
+            self._model_failed()
+            scored, degraded = await run_in_threadpool(self._fallback, question), True
+        return self._answer(request, question, scored, degraded, started)
+
     def score(self, request: api.ScoreRequest) -> api.ScoreResponse:
         started = time.perf_counter()
         question = self.question(request)
         scored, degraded = self._score(question)
+        return self._answer(request, question, scored, degraded, started)
+
+    def _answer(
+        self,
+        request: api.ScoreRequest,
+        question: Question,
+        scored: Scored,
+        degraded: bool,
+        started: float,
+    ) -> api.ScoreResponse:
         request_id = str(uuid.uuid4())
         logged = self._log(request, request_id, question, scored, degraded, started)
         self.metrics.scores.labels(scored.band).observe(scored.score)
@@ -127,10 +156,16 @@ class ScoringService:
             try:
                 return self.model.scorer.score(question), False
             except Exception:  # any failure of the model on this input: fall back, visibly
-                log.exception("the model failed on a request; answering with the fallback")
-                self.metrics.errors.labels("model").inc()
+                self._model_failed()
+        return self._fallback(question), True
+
+    def _model_failed(self) -> None:
+        log.exception("the model failed on a request; answering with the fallback")
+        self.metrics.errors.labels("model").inc()
+
+    def _fallback(self, question: Question) -> Scored:
         self.metrics.fallbacks.inc()
-        return self.fallback.score(question), True
+        return self.fallback.score(question)
 
     def _log(
         self,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from askwell.serving import api_models as api
 from askwell.serving.deps import get_service
@@ -42,6 +41,6 @@ async def score(
             f"{service.max_text_bytes / 1000:g} kB of title and body",
             [{"field": "body", "message": "too long"}],
         )
-    answer = await run_in_threadpool(service.score, body)  # CPU work off the event loop
+    answer = await service.score_async(body)
     # The model was built and checked field by field: serialise it once, not validate again.
     return Response(answer.model_dump_json(), media_type="application/json")
