@@ -3,6 +3,9 @@ the API, read back by a new connection after the app is gone."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from askwell.store.db import Store, head_revision
@@ -69,3 +72,38 @@ def test_sqlite_runs_in_wal_mode(sqlite_url: str) -> None:
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
     store.close()
+
+
+def _wal_after_writes(folder: Path, background: bool) -> int:
+    """The write-ahead log's size after 300 predictions, with or without the background
+    checkpoints."""
+    from askwell.store.db import PredictionRecord
+
+    store = Store.open(f"sqlite:///{folder / 'a.db'}")
+    if background:
+        store.start_checkpoints(every_s=0.01)
+    features = {f"f{i}": float(i) for i in range(34)}
+    for i in range(300):
+        store.record_prediction(
+            PredictionRecord(f"{i:036d}", None, None, "m", "v", False, 0.5, "b", 1.0, [], features)
+        )
+        time.sleep(0.001)  # as requests come: the checkpointer gets its turns
+    size = (folder / "a.db-wal").stat().st_size
+    store.close()
+    return size
+
+
+def test_sqlite_checkpoints_in_the_background_not_in_requests(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    with store.engine.connect() as connection:  # no request pays for a checkpoint
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+    store.close()
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    # Without checkpoints the log only grows; with them, writers start it over.
+    assert _wal_after_writes(tmp_path / "on", True) * 4 < _wal_after_writes(tmp_path / "off", False)
+    kept = Store.open(f"sqlite:///{tmp_path / 'on' / 'a.db'}")
+    assert len(kept.rows("predictions")) == 300
+    assert (tmp_path / "on" / "a.db-wal").stat().st_size == 0  # closed: the log truncated

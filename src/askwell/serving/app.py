@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
     except StoreError as exc:  # serve anyway: scores still work, /readyz says what is wrong
         log.error("database not ready at start-up: %s", exc)
         metrics.errors.labels("store").inc()
+    store.start_checkpoints()
     chosen = model or load_model(settings)
     if settings.serve.workers > 1 and chosen.failure is None and chosen.bundle is not None:
         try:
