@@ -29,7 +29,7 @@ from askwell.errors import AskwellError
 from askwell.store.tables import feedback, predictions, revisions
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-CHECKPOINT_S = 2.0
+CHECKPOINT_S = 10.0
 log = logging.getLogger("askwell.store")
 
 
