@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from askwell.features.catalog import FEATURES, feature_matrix, feature_names, profile_values
 from askwell.features.leave_one_out import sentence_ranges, without, word_counts
-from askwell.features.text_stats import question_parts
+from askwell.features.text_stats import Tally, question_parts
 from askwell.records import Question
 
 
@@ -161,46 +161,44 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         if self.word_ is not None and self.word_.ngram_range != (1, 2):
             # word_counts below counts unigrams and bigrams only
             return EditorRows(self.transform(everyone), feature_matrix([question])[0])
-        parts = question_parts(question)
+        # Every what-if is read from pieces too: under another title only, from the
+        # question's own parts; otherwise anew, but each sentence it shares with the
+        # question (most of them) is counted once for both.
+        memo: dict[tuple[str, frozenset[str]], Tally] = {}
+        parts = question_parts(question, memo)
         ranges = sentence_ranges(parts, spans)
-        # A what-if under another title only (the body and tags as they are) is read from
-        # the question's parts too; the others are read as they are.
-        same = [o.body == question.body and o.tags == question.tags for o in others]
-        retitled = [parts.retitled(o) for o, s in zip(others, same, strict=True) if s]
-        rest = [o for o, s in zip(others, same, strict=True) if not s]
-        # Rows as built: question, variants, retitled what-ifs, the rest; then as asked.
-        order = np.argsort(np.array([0] * (1 + len(variants)) + [0 if s else 1 for s in same]),
-                           kind="stable")  # fmt: skip
+        theirs = [
+            parts.retitled(o)
+            if o.body == question.body and o.tags == question.tags
+            else question_parts(o, memo)
+            for o in others
+        ]
         catalog = None
         if self.use_catalog:
-            own = (
+            profiles = (
                 [parts.profile()]
                 + [
                     parts.profile_without(r.start, r.stop - 1, v)
                     for r, v in zip(ranges, variants, strict=True)
                 ]
-                + [p.profile() for p in retitled]
+                + [p.profile() for p in theirs]
             )
-            built = np.vstack(
-                [np.array([profile_values(p) for p in own], dtype=np.float64), feature_matrix(rest)]
-            )
-            catalog = _unpermute(built, order)
+            catalog = np.array([profile_values(p) for p in profiles], dtype=np.float64)
         counts = None
         if self.word_ is not None:
             preprocess, tokenize = self.word_.build_preprocessor(), self.word_.build_tokenizer()
+            seen: dict[str, list[str]] = {}
 
             def tokens(text: str) -> list[str]:
-                found: list[str] = tokenize(preprocess(text))
+                found = seen.get(text)
+                if found is None:
+                    found = seen[text] = tokenize(preprocess(text))
                 return found
 
             vocabulary, dtype = self.word_.vocabulary_, self.word_.dtype
             blocks = [word_counts(parts, ranges, tokens, vocabulary, dtype)]
-            blocks += [word_counts(p, [], tokens, vocabulary, dtype) for p in retitled]
-            if rest:  # the vectorizer's counting step alone, before its weighting
-                blocks.append(
-                    CountVectorizer.transform(self.word_, [question_text(o) for o in rest])
-                )
-            counts = _unpermute(sparse.vstack(blocks, format="csr"), order)
+            blocks += [word_counts(p, [], tokens, vocabulary, dtype) for p in theirs]
+            counts = sparse.vstack(blocks, format="csr")
         x = self.transform_with_catalog(everyone, catalog, counts)
         own_values = catalog[0] if catalog is not None else feature_matrix([question])[0]
         return EditorRows(x, own_values)
@@ -277,15 +275,6 @@ def _each_once(vectorizer: CountVectorizer, texts: list[str]) -> sparse.csr_matr
     index = {t: i for i, t in enumerate(distinct)}
     rows: sparse.csr_matrix = vectorizer.transform(distinct)[[index[t] for t in texts]]
     return rows
-
-
-def _unpermute(rows: Any, order: npt.NDArray[np.intp]) -> Any:
-    """``rows`` built in the order ``order`` sorted them into, put back in the asked order."""
-    if (order == np.arange(len(order))).all():
-        return rows
-    back = np.empty_like(order)
-    back[order] = np.arange(len(order))
-    return rows[back]
 
 
 def _signed_log(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

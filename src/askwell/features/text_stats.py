@@ -547,14 +547,25 @@ class QuestionParts:
         )
 
 
-def question_parts(question: Question) -> QuestionParts:
-    """Read ``question`` once, piece by piece."""
+def question_parts(
+    question: Question, memo: dict[tuple[str, frozenset[str]], Tally] | None = None
+) -> QuestionParts:
+    """Read ``question`` once, piece by piece. ``memo`` keeps each piece's tally for other
+    reads in the same request: a what-if shares most of its sentences with the question."""
     body = question.body
     names = _allowed_names((*body.inline_code, *question.tags))
     text = body.text
+    memo = {} if memo is None else memo
+
+    def counted(piece: str) -> Tally:
+        found = memo.get((piece, names))
+        if found is None:
+            found = memo[piece, names] = tally(piece, names)
+        return found
+
     sentences = _sentences(text)
-    tallies = [tally(text[a:b], names) for a, b, _ in sentences]
-    gaps = [(a, b, tally(text[a:b], names)) for a, b in _gaps(text, sentences)]
+    tallies = [counted(text[a:b]) for a, b, _ in sentences]
+    gaps = [(a, b, counted(text[a:b])) for a, b in _gaps(text, sentences)]
     total = tally("", names)
     for piece in (*tallies, *(t for _, _, t in gaps)):
         total = total + piece
@@ -562,7 +573,7 @@ def question_parts(question: Question) -> QuestionParts:
         question=question,
         names=names,
         title_words=len(words(question.title)),
-        title=tally(question.title, names),
+        title=counted(question.title),
         sentences=sentences,
         sentence_tallies=tallies,
         sentence_syllables=[count_syllables(found) for _, _, found in sentences],
