@@ -35,7 +35,6 @@ def serve_command(
     import uvicorn
 
     from askwell.serving.app import create_app
-    from askwell.store.db import StoreError, make_engine, migrate
 
     flags = {
         "serve.host": host,
@@ -47,15 +46,11 @@ def serve_command(
     full = load_settings(config, **flags)
     settings = full.serve
     out = console()
-    try:  # say so plainly before the server's log starts
-        migrate(make_engine(settings.database_url))
-    except StoreError as exc:
-        out.print(
-            f"[yellow]warning:[/] {exc}; scores are served but not stored until it is "
-            "reachable (see /readyz)",
-            highlight=False,
-        )
-    app = create_app(full)  # loads the model (and starts --workers scoring processes)
+    app = create_app(full)  # loads the model, migrates the store, starts scoring processes
+    checks = app.state.service.readiness()
+    for what, problem in (("model", checks["model"]), ("database", checks["database"])):
+        if problem != "ok":  # said plainly before the server's log starts
+            out.print(f"[yellow]warning ({what}):[/] {problem} (see /readyz)", highlight=False)
     shown = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
     out.print(
         f"askwell editor: [bold]http://{shown}:{settings.port}/[/]  "

@@ -15,7 +15,14 @@ from typing import Any
 
 from askwell.data._html import extract
 
-__all__ = ["BODY_PART_NAMES", "BodyParts", "extract_bodies", "html_to_parts", "parse_tags"]
+__all__ = [
+    "BODY_PART_NAMES",
+    "BodyParts",
+    "extract_bodies",
+    "html_to_parts",
+    "lone_surrogate",
+    "parse_tags",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,12 @@ def extract_bodies(bodies: Sequence[str | None]) -> dict[str, list[Any]]:
     """``html_to_parts`` for many bodies, as columns named by ``BODY_PART_NAMES``."""
     rows = [extract(b) if b else _EMPTY for b in bodies]
     return {name: [r[k] for r in rows] for k, name in enumerate(BODY_PART_NAMES)}
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The position of the first lone surrogate in ``text`` (JSON can carry "\\ud800": no
+    character, and no database or file encoding stores it), or None."""
+    return next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
 
 
 def parse_tags(value: str | None) -> list[str]:

@@ -13,7 +13,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -324,13 +324,17 @@ class ProseStats:
 
 def prose_stats(text: str) -> ProseStats:
     """Sentences, words and syllables of ``text`` in one tokenisation pass."""
-    sentences = _sentences(text)
-    tokens = [w for _, _, found in sentences for w in found]
+    found = [words for _, _, words in _sentences(text)]
+    return _prose(len(text), found, [count_syllables(w) for w in found])
+
+
+def _prose(n_chars: int, sentences: Sequence[list[str]], syllables: Sequence[int]) -> ProseStats:
+    """Prose stats from each sentence's words and syllable count."""
     return ProseStats(
-        n_chars=len(text),
-        n_words=len(tokens),
-        n_syllables=count_syllables(tokens),
-        sentence_words=tuple(len(found) for _, _, found in sentences),
+        n_chars=n_chars,
+        n_words=sum(map(len, sentences)),
+        n_syllables=sum(syllables),
+        sentence_words=tuple(map(len, sentences)),
     )
 
 
@@ -360,19 +364,32 @@ def is_question_title(title: str) -> bool:
 def caps_share(text: str) -> float:
     """Share of the cased letters of ``text`` (Latin, Greek, Cyrillic: scripts without case
     do not dilute it) that are capitals; 0 when there are none."""
-    cased = sum(map(len, _CASED_RUN.findall(text)))
-    return sum(map(len, _UPPER_RUN.findall(text))) / cased if cased else 0.0
+    return _share(*_case_counts(text))
+
+
+def _case_counts(text: str) -> tuple[int, int]:
+    """Capitals, and letters with case, in ``text``."""
+    return sum(map(len, _UPPER_RUN.findall(text))), sum(map(len, _CASED_RUN.findall(text)))
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
 
 
 def shouting_spans(text: str, allowed: Iterable[str] = ()) -> list[tuple[int, int]]:
     """Spans of the ALL-CAPS words of at least three letters that are neither in
     ``ACRONYMS`` nor among the letter runs of ``allowed`` (e.g. inline code and tags:
     ``NULL`` is not shouting)."""
-    found = list(_CAPS_WORD.finditer(text))
-    if not found:
-        return []
-    names = _allowed_names(allowed)
-    return [m.span() for m in found if m.group() not in ACRONYMS and m.group() not in names]
+    return _shouting(text, _allowed_names(allowed))
+
+
+def _shouting(text: str, names: frozenset[str]) -> list[tuple[int, int]]:
+    """``shouting_spans`` with the allowed names already upper-cased (``_allowed_names``)."""
+    return [
+        m.span()
+        for m in _CAPS_WORD.finditer(text)
+        if m.group() not in ACRONYMS and m.group() not in names
+    ]
 
 
 def shouting_words(text: str, allowed: Iterable[str] = ()) -> int:
@@ -456,12 +473,12 @@ def _allowed_names(allowed: Iterable[str]) -> frozenset[str]:
 
 def tally(text: str, names: frozenset[str] = frozenset()) -> Tally:
     """The counts of one piece of prose; ``names`` from ``_allowed_names``."""
-    excluded = ACRONYMS | names
+    upper, cased = _case_counts(text)
     return Tally(
         phrases=count_phrases(text),
-        cased=sum(map(len, _CASED_RUN.findall(text))),
-        upper=sum(map(len, _UPPER_RUN.findall(text))),
-        shouting=sum(1 for m in _CAPS_WORD.finditer(text) if m.group() not in excluded),
+        cased=cased,
+        upper=upper,
+        shouting=len(_shouting(text, names)),
         repeated=repeated_punctuation(text),
         punctuation=punctuation_marks(text),
         errors=int(mentions_error(text)),
@@ -529,14 +546,13 @@ class QuestionParts:
         return QuestionProfile(
             question=question,
             title_words=self.title_words,
-            body=ProseStats(
-                n_chars=len(question.body.text),
-                n_words=sum(len(self.sentences[i][2]) for i in kept),
-                n_syllables=sum(self.sentence_syllables[i] for i in kept),
-                sentence_words=tuple(len(self.sentences[i][2]) for i in kept),
+            body=_prose(
+                len(question.body.text),
+                [self.sentences[i][2] for i in kept],
+                [self.sentence_syllables[i] for i in kept],
             ),
             phrases=both.phrases,
-            caps_share=both.upper / both.cased if both.cased else 0.0,
+            caps_share=_share(both.upper, both.cased),
             shouting_words=both.shouting,
             repeated_punctuation=both.repeated,
             body_punctuation=body.punctuation,

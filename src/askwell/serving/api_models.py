@@ -7,12 +7,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from askwell.data.text import lone_surrogate
+
 
 def _unicode(value: str) -> str:
-    # JSON may carry "\ud800": a lone surrogate is no character, and no database stores it.
-    for i, ch in enumerate(value):
-        if "\ud800" <= ch <= "\udfff":
-            raise ValueError(f"not valid Unicode text: a lone surrogate at character {i}")
+    at = lone_surrogate(value)
+    if at is not None:
+        raise ValueError(f"not valid Unicode text: a lone surrogate at character {at}")
     return value
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from askwell.data.text import parse_tags
+from askwell.data.text import lone_surrogate, parse_tags
 from askwell.errors import InputError, OutputError
 from askwell.records import Question
 
@@ -179,9 +179,9 @@ def _question(fields: Mapping[str, object], html: bool) -> Question:
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise _RowError(f"{name} must be text, found {_kind(value)}")
-    for i, ch in enumerate(value):
-        if "\ud800" <= ch <= "\udfff":  # JSON's "\ud800": no character, and not writable
-            raise _RowError(f"{name} is not valid Unicode text (a lone surrogate at character {i})")
+    at = lone_surrogate(value)
+    if at is not None:
+        raise _RowError(f"{name} is not valid Unicode text (a lone surrogate at character {at})")
     return value
 
 
