@@ -50,16 +50,13 @@ TARGET_CLIENTS = 8
 TARGET_P99_MS = 50.0
 DRAWN = 1000  # questions drawn as bench.latency draws them; the ~2,000-character ones are sent
 WARMUP_REQUESTS = 50
-WARMUP_CLIENTS = 8  # several connections, so that both server processes are warmed
+WARMUP_CLIENTS = 8  # several at once, so that every scoring process is warmed
 LEVEL_LIMIT_S = 90.0  # a level stops starting requests after this long
 REQUEST_TIMEOUT_S = 30.0  # one request's socket timeout
-# Clients connect one after another, as independent users do: connections opened in one
-# burst are all accepted by whichever server process wakes first (asyncio accepts a whole
-# backlog at once), which would put every client on one process.
+# Clients connect one after another, as independent users do, not in one burst.
 CONNECT_STAGGER_S = 0.02
 READY_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 20.0
-PLACEMENT_POLL_S = 0.2  # how often a level looks at which server process holds which client
 BATCH_LIMIT_S = 120.0
 BUSY_LOAD = 1.5  # a 1-minute load average above this before the start: a busy machine
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -273,8 +270,6 @@ class Server:
         self.port = _free_port()
         self.db = work / f"{name}.db"
         self.log = work / f"{name}.log"
-        metrics_dir = work / f"{name}-metrics"
-        metrics_dir.mkdir()
         self.command = [
             str(Path(sys.executable).parent / "askwell"),
             "serve",
@@ -287,7 +282,6 @@ class Server:
             "--database-url",
             f"sqlite:///{self.db}",
         ]
-        self.env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
         self.proc: subprocess.Popen[bytes] | None = None
         self.tree: list[Any] = []
 
@@ -297,7 +291,6 @@ class Server:
             self.proc = subprocess.Popen(
                 self.command,
                 cwd=ROOT,
-                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -365,24 +358,6 @@ class Server:
     def cpu_s(self) -> float:
         return sum(self.cpu_by_process().values())
 
-    def connections_by_process(self) -> list[int]:
-        """How many established client connections each server process holds now, largest
-        first (processes with none left out)."""
-        import psutil
-
-        counts = []
-        for p in self.tree:
-            with contextlib.suppress(psutil.Error):
-                conns = getattr(p, "net_connections", None) or p.connections
-                n = sum(
-                    1
-                    for c in conns("tcp")
-                    if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == self.port
-                )
-                if n:
-                    counts.append(n)
-        return sorted(counts, reverse=True)
-
     def cpu_by_process(self) -> dict[int, float]:
         import psutil
 
@@ -401,8 +376,7 @@ def run_level(
     server: Server, work: Path, label: str, clients: int, requests: int, limit_s: float
 ) -> dict[str, Any]:
     """One level through a fresh load-generator process; the server's CPU, the load
-    generator's and everything else's over the same time; and how the clients' connections
-    landed on the server processes (the fullest of the looks taken while it runs)."""
+    generator's and everything else's over the same time."""
     spec = {
         "port": server.port,
         "payloads": str(work / "payloads.json"),
@@ -417,15 +391,12 @@ def run_level(
     server_cpu0, busy0 = server.cpu_by_process(), _busy_cpu_s()
     kids0, own0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
     deadline = time.perf_counter() + limit_s + REQUEST_TIMEOUT_S + 60
-    placed: list[int] = []
     with subprocess.Popen(command, cwd=ROOT) as done:
-        while done.poll() is None:
-            if time.perf_counter() > deadline:
-                done.kill()
-                raise RuntimeError(f"the load generator did not finish: {label}")
-            if sum(now := server.connections_by_process()) > sum(placed):
-                placed = now
-            time.sleep(PLACEMENT_POLL_S)
+        try:
+            done.wait(max(0.0, deadline - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            done.kill()
+            raise RuntimeError(f"the load generator did not finish: {label}") from None
     server_cpu1, busy1 = server.cpu_by_process(), _busy_cpu_s()
     kids1, own1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
     if done.returncode != 0:
@@ -438,7 +409,6 @@ def run_level(
     loadgen_total = (
         kids1.ru_utime - kids0.ru_utime + kids1.ru_stime - kids0.ru_stime
     )  # start-up included
-    result["connections_by_process"] = placed
     result["server_cpu_s"] = round(server_cpu, 3)
     result["server_cpu_by_process"] = per_process
     result["loadgen_process_cpu_s"] = round(loadgen_total, 3)
@@ -464,7 +434,7 @@ def summarize_level(raw: dict[str, Any], scoring_ms: dict[str, float]) -> dict[s
     """Latency percentiles, throughput and errors, and where the time went: client-side
     latency split into the service's own time (question parsing and scoring, as the store
     records it; then the store write) and everything outside it (HTTP, request parsing and
-    validation, the thread-pool hop, response serialization, queueing for a CPU)."""
+    validation, response serialization, queueing for a CPU)."""
     fields = raw["fields"]
     sent = [dict(zip(fields, row, strict=True)) for row in raw["sent"]]
     ok = [s for s in sent if s["status"] == 200 and s["degraded"] is False]
@@ -503,7 +473,6 @@ def summarize_level(raw: dict[str, Any], scoring_ms: dict[str, float]) -> dict[s
             "outside_service": _stats(outside),
             "joined_with_store": len(joined),
         },
-        "connections_by_process": raw["connections_by_process"],
         "littles_law_clients": round(rps * stats.get("mean", 0.0) / 1000, 2),
         "cpu": {
             "server_s": raw["server_cpu_s"],
@@ -668,19 +637,18 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         "Means, ms per request. *service*: inside `ScoringService.score` (the answer's "
         "`latency_ms`); *scoring*: its part up to the store row (Markdown to question, "
-        "`Predictor.score`), as the store records it; *store*: the rest (the logged features "
-        "computed, the row written); *outside*: HTTP, request parsing and validation, the "
-        "thread-pool hop, JSON, waiting for a CPU or for the network. "
+        "waiting for a scoring process, `Predictor.score`), as the store records it; *store*: "
+        "the rest (the logged features computed, the row written); *outside*: HTTP, request "
+        "parsing and validation, JSON, waiting for a CPU or for the network. "
         "CPU per request is measured on the processes; *CPU split*: each server process's "
         "share of the server's CPU (the scoring processes, then the HTTP process); "
-        "*connections*: how many of the clients' connections each server process held (with "
-        "one HTTP process, all of them); *CPU floor*: the mean latency a "
+        "*CPU floor*: the mean latency a "
         f"closed loop of that many clients cannot beat on {cores} cores at that CPU per "
         "request (clients x CPU per request / cores).",
         "",
         "| clients | client | service | scoring | store | outside | server CPU/req "
-        "| load-gen CPU/req | busy cores | CPU split % | connections | CPU floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| load-gen CPU/req | busy cores | CPU split % | CPU floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for lv in run["levels"]:
         b, c = lv["breakdown_ms"], lv["cpu"]
@@ -691,7 +659,6 @@ def markdown(doc: dict[str, Any]) -> str:
             f"{b['outside_service']['mean']:.1f} | {c['server_ms_per_request']:.1f} | "
             f"{c['loadgen_ms_per_request']:.1f} | {c['busy_cores']:.2f} | "
             f"{'/'.join(map(str, c['worker_cpu_split']))} | "
-            f"{'/'.join(map(str, lv['connections_by_process'])) or '-'} | "
             f"{c['cpu_floor_ms']:.1f} |"
         )
     at = next(lv for lv in run["levels"] if lv["clients"] == TARGET_CLIENTS)["breakdown_ms"]

@@ -1,38 +1,54 @@
 """Scoring processes. With ``serve.workers`` above 1, the one HTTP process hands each question
-to the next free scoring process: every request waits in one queue and the cores share the
-work evenly. (Separate server processes, uvicorn's way, keep a connection on the process that
-accepted it; on two cores, six of eight clients could land on one process while the other
-idled, and the slowest answers took twice as long.)
+to a scoring process: every request waits in one queue and the cores share the work evenly.
+(Separate server processes, uvicorn's way, keep a connection on the process that accepted it;
+on two cores, six of eight clients could land on one process while the other idled, and the
+slowest answers took twice as long.)
 
-Each process loads the bundle once, when the pool starts. A process that dies is replaced:
-the request it was scoring falls back to the rule-based scorer, like any model failure.
+Each process loads the bundle once and then answers questions over a pipe of its own, in the
+order they came. The event loop writes the questions and reads the answers itself: no thread
+in the HTTP process takes part in a request. (``concurrent.futures.ProcessPoolExecutor`` runs
+a manager thread and a queue feeder thread there: three thread hand-overs under the
+interpreter lock per request.) Under load a process holds the next question in its pipe
+(``_DEPTH``): it starts on it the moment it answers, not when the event loop, busy with HTTP
+or sharing the cores with the scorers, gets round to sending it.
+
+A process that dies is replaced in the background. Only the requests it held fall back to the
+rule-based scorer, like any model failure; a process found dead before it is given a question
+is passed over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import itertools
 import logging
 import multiprocessing
+import os
+import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from askwell.errors import AskwellError
 from askwell.explain.predictor import Predictor, Scored
 from askwell.records import Question
 
 log = logging.getLogger("askwell.serving")
 _STARTUP_S = 180.0  # loading a bundle takes a second or two; a slow disk, more
+_RETRY_S = (1.0, 5.0, 30.0)  # between attempts to replace a dead process, then the last
+_DEPTH = 2  # questions sent to a process and not answered yet, at most
 
-_predictor: Predictor | None = None  # in each scoring process
 
-
-def _load(bundle: str) -> None:
-    global _predictor
-    _predictor = Predictor.load(Path(bundle))
-    freeze_loaded()
+class ScoringProcessError(AskwellError):
+    """A scoring process died, failed on a question, or none is running: the caller falls
+    back to the rule-based scorer for this request."""
 
 
 def freeze_loaded() -> None:
@@ -43,63 +59,302 @@ def freeze_loaded() -> None:
     gc.freeze()
 
 
-def _score(question: Question) -> Scored:
-    assert _predictor is not None, "the scoring process has no model"
-    return _predictor.score(question)
+def _serve(conn: Connection, bundle: str) -> None:
+    """A scoring process: load the bundle, say so, then answer questions until the server
+    closes its end of the pipe."""
+    # Ctrl+C reaches the whole process group; the server stops its scoring processes itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        predictor = Predictor.load(Path(bundle))
+    except Exception as exc:  # reported to the server, which decides what to do
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    freeze_loaded()
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            question = conn.recv()
+        except (EOFError, OSError):  # the server has gone or closed the pool
+            return
+        try:
+            answer: tuple[str, object] = ("ok", predictor.score(question))
+        except Exception as exc:  # this question only: the server falls back for it
+            answer = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(answer)
+        except OSError:  # the pool was closed while this question was scored
+            return
 
 
-def _ready(hold_s: float) -> int:
-    time.sleep(hold_s)  # hold this process so that the next ping starts another
-    return 1
+@dataclass(eq=False)
+class _Job:
+    """A request's question, and the future (on the pool's loop) its answer goes to."""
+
+    question: Question
+    answer: asyncio.Future[Scored]
+
+    def fail(self, why: str) -> None:
+        if not self.answer.done():
+            self.answer.set_exception(ScoringProcessError(why))
+
+
+@dataclass(eq=False)
+class _Process:
+    process: BaseProcess
+    conn: Connection
+    fd: int = -1
+    sent: deque[_Job] = field(default_factory=deque)  # not answered yet, oldest first
+
+    def __post_init__(self) -> None:
+        self.fd = self.conn.fileno()
 
 
 class ScoringPool:
-    """``Predictor.score`` in ``processes`` scoring processes; the same interface."""
+    """``Predictor.score`` in ``processes`` scoring processes, awaited on an event loop
+    (``submit``; one loop at a time); ``score`` is the same for code outside any loop."""
 
     def __init__(self, bundle: Path, processes: int, model_version: str) -> None:
         self.bundle = bundle
         self.processes = processes
         self.model_version = model_version
+        self._context = multiprocessing.get_context("spawn")  # no copied locks or sockets
+        # Everything runs on the loop except replacements (a thread) and close (any thread).
         self._lock = threading.Lock()
-        self._pool = self._start()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: deque[_Job] = deque()  # waiting for a process with room
+        self._closed = False
+        # Started and not known to be dead; raises if one cannot start (none is left running).
+        self._all: list[_Process] = self._start(processes)
 
-    def _start(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(
-            max_workers=self.processes,
-            # Forking a process that runs threads (the server's) can copy a held lock.
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_load,
-            initargs=(str(self.bundle),),
-        )
-        # Start every process and load its model now, not on the first requests.
-        pings = [pool.submit(_ready, 0.2) for _ in range(self.processes)]
-        for ping in pings:
-            ping.result(timeout=_STARTUP_S)
-        return pool
+    @property
+    def alive(self) -> int:
+        """Scoring processes running (busy or idle), as far as the pool knows."""
+        return len(self._all)
 
-    def score(self, question: Question) -> Scored:
-        pool = self._pool
+    # -- starting
+
+    def _start(self, n: int) -> list[_Process]:
+        """Starts ``n`` processes together (their models load in parallel) and waits until
+        each has loaded its model."""
+        started = []
+        for _ in range(n):
+            ours, theirs = self._context.Pipe()
+            process = self._context.Process(
+                target=_serve, args=(theirs, str(self.bundle)), daemon=True, name="askwell-scorer"
+            )
+            process.start()
+            theirs.close()  # the child's end: its EOF must reach us when the child dies
+            started.append(_Process(process, ours))
         try:
-            return pool.submit(_score, question).result()
-        except BrokenProcessPool:
-            self._replace(pool)
+            deadline = time.monotonic() + _STARTUP_S
+            waiting = {p.conn: p for p in started}
+            while waiting:
+                ready = wait(list(waiting), timeout=max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    raise ScoringProcessError(f"no scoring process ready in {_STARTUP_S:g} s")
+                for conn in ready:
+                    assert isinstance(conn, Connection)
+                    try:
+                        kind, detail = conn.recv()
+                    except (EOFError, OSError):
+                        kind, detail = "failed", "the process exited while loading the model"
+                    if kind != "ready":
+                        raise ScoringProcessError(f"cannot load {self.bundle}: {detail}")
+                    del waiting[conn]
+        except BaseException:
+            for p in started:
+                _stop(p)
             raise
+        return started
+
+    def _replace_later(self) -> None:
+        """Starts a process in place of a dead one, in a thread: loading takes seconds."""
+
+        def replace() -> None:
+            for attempt in itertools.count():
+                if self._closed:
+                    return
+                try:
+                    [fresh] = self._start(1)
+                except Exception as exc:  # e.g. the bundle file is gone: try again later
+                    wait_s = _RETRY_S[min(attempt, len(_RETRY_S) - 1)]
+                    log.error("cannot replace a scoring process (%s); again in %g s", exc, wait_s)
+                    time.sleep(wait_s)
+                    continue
+                with self._lock:
+                    if not self._closed:
+                        self._all.append(fresh)
+                if self._closed:
+                    _stop(fresh)
+                    return
+                log.info("a new scoring process is ready (%d running)", self.alive)
+                loop = self._loop
+                if loop is not None and not loop.is_closed():
+                    with contextlib.suppress(RuntimeError):  # closed just now
+                        loop.call_soon_threadsafe(self._drain)  # questions may be waiting
+                return
+
+        threading.Thread(target=replace, name="askwell-scorer-replace", daemon=True).start()
+
+    def _lost(self, p: _Process) -> None:
+        """``p`` died: its requests fall back, another process is started, and if none is
+        left the waiting requests fall back now rather than wait seconds for it."""
+        with self._lock:
+            if p not in self._all:
+                return
+            self._all.remove(p)
+            held, p.sent = list(p.sent), deque()
+            waiting = [] if self._all else list(self._queue)
+            if waiting:
+                self._queue.clear()
+        if self._loop is not None:
+            self._loop.remove_reader(p.fd)  # before the number can be reused
+        log.error("a scoring process died (%d left); starting another", self.alive)
+        _stop(p)
+        for job in held:
+            job.fail("the scoring process died on this question")
+        for job in waiting:
+            job.fail("no scoring process is running")
+        self._replace_later()
+
+    # -- scoring (on the loop)
 
     async def submit(self, question: Question) -> Scored:
-        """``score`` for the event loop: the answer is awaited, no thread waits for it."""
-        pool = self._pool
-        try:
-            return await asyncio.wrap_future(pool.submit(_score, question))
-        except BrokenProcessPool:
-            await asyncio.to_thread(self._replace, pool)  # seconds: not on the event loop
-            raise
-
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        """A new pool for one whose process died (the request in flight falls back)."""
-        log.error("a scoring process died; starting a new pool")
+        """The answer for ``question``, from the first process with room."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._bind(loop)
+        job = _Job(question, loop.create_future())
         with self._lock:
-            if self._pool is broken:  # not already replaced by another request
-                self._pool = self._start()
+            if self._closed:
+                raise ScoringProcessError("the scoring processes are stopped")
+            if not self._all:
+                raise ScoringProcessError("no scoring process is running")
+            self._queue.append(job)
+        self._drain()
+        return await job.answer
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve ``loop`` from now on. The last one must be closed: the answers still due
+        to it (requests cancelled when it ended) are read and dropped first."""
+        if self._loop is not None and not self._loop.is_closed():
+            raise RuntimeError("a scoring pool serves one running event loop at a time")
+        for p in list(self._all):
+            while p.sent:
+                if not p.conn.poll(_STARTUP_S):
+                    self._lost(p)
+                    break
+                try:
+                    p.conn.recv()
+                except (EOFError, OSError):
+                    self._lost(p)
+                    break
+                p.sent.popleft()
+        self._loop = loop
+
+    def _drain(self) -> None:
+        """Sends waiting questions to the processes with room, the least loaded first."""
+        while True:
+            with self._lock:
+                while self._queue and self._queue[0].answer.done():
+                    self._queue.popleft()  # cancelled while it waited
+                if not self._queue or not self._all:
+                    return
+                p = min(self._all, key=lambda p: len(p.sent))
+                if len(p.sent) >= _DEPTH:
+                    return
+                job = self._queue.popleft()
+            self._send(p, job)
+
+    def _send(self, p: _Process, job: _Job) -> None:
+        if not p.sent and _gone(p):  # died while idle: the question waits for another
+            with self._lock:
+                self._queue.appendleft(job)
+            self._lost(p)
+            return
+        try:
+            p.conn.send(job.question)
+        except OSError:  # died since
+            with self._lock:
+                self._queue.appendleft(job)
+            self._lost(p)
+            return
+        p.sent.append(job)
+        if len(p.sent) == 1:
+            assert self._loop is not None
+            self._loop.add_reader(p.fd, self._answered, p)
+
+    def _answered(self, p: _Process) -> None:
+        # Every answer is read, also for a request cancelled meanwhile: answers never cross.
+        try:
+            kind, value = p.conn.recv()
+        except (EOFError, OSError):
+            self._lost(p)
+            return
+        job = p.sent.popleft()
+        if not p.sent:
+            assert self._loop is not None
+            self._loop.remove_reader(p.fd)
+        self._drain()  # the next question goes out before this answer is handled
+        if kind == "ok":
+            if not job.answer.done():
+                job.answer.set_result(value)
+        else:
+            job.fail(f"the model failed: {value}")
+
+    def score(self, question: Question) -> Scored:
+        """``submit`` for code outside the pool's loop: it runs a loop of its own for the call
+        (in a thread of its own if this thread runs another loop)."""
+        if _running_loop() is None:
+            return asyncio.run(self.submit(question))
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, self.submit(question)).result()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stops every process; the requests they hold or that wait for one fall back."""
+        with self._lock:
+            self._closed = True
+            everything, self._all = self._all, []
+            orphans = [job for p in everything for job in p.sent] + list(self._queue)
+            self._queue.clear()
+        loop = self._loop
+
+        def stop() -> None:
+            for p in everything:
+                if loop is not None and not loop.is_closed():
+                    loop.remove_reader(p.fd)  # before the number can be reused
+                p.sent.clear()
+            for job in orphans:
+                job.fail("the server is stopping")
+            for p in everything:
+                _stop(p)
+
+        if loop is None or loop.is_closed() or _running_loop() is loop:
+            stop()
+        else:  # the loop's own thread must touch its readers and futures
+            loop.call_soon_threadsafe(stop)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _gone(p: _Process) -> bool:
+    """An idle process never writes: anything to read on its pipe is the end of it."""
+    try:
+        return p.conn.poll()
+    except OSError:
+        return True
+
+
+def _stop(p: _Process) -> None:
+    """Closing our end tells the process to exit; one that does not is terminated."""
+    with contextlib.suppress(OSError):
+        p.conn.close()
+    p.process.join(timeout=2)
+    if p.process.is_alive():
+        p.process.terminate()
+        p.process.join(timeout=2)

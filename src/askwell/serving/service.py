@@ -237,7 +237,13 @@ class ScoringService:
         except StoreError as exc:
             database = str(exc)
         model = "ok" if self.model.failure is None else f"degraded: {self.model.failure}"
-        return {"model": model, "model_source": self.model.source, "database": database}
+        checks = {"model": model, "model_source": self.model.source, "database": database}
+        pool = self.model.scorer
+        if isinstance(pool, ScoringPool):
+            checks["scoring_processes"] = f"{pool.alive} of {pool.processes} running"
+            if not pool.alive:  # every request falls back until one is back
+                checks["model"] = "degraded: no scoring process is running; starting one"
+        return checks
 
 
 def followed(previous: list[str], question: Question) -> list[str]:
