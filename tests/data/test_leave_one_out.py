@@ -75,3 +75,27 @@ def test_the_profile_is_the_sum_of_its_pieces(questions: list[Question]) -> None
                 slow.shouting_words,
                 slow.body_punctuation,
             )
+
+
+def test_the_unchecked_text_transforms_equal_scikit_learn_s(questions: list[Question]) -> None:
+    """The editor's word, title-character and tag blocks skip scikit-learn's input checks:
+    value for value (and dtype) what its own transforms give, on real questions."""
+    from askwell.features.pipeline import _tfidf, _vectorize, question_text, tag_text
+
+    features = default_model().features
+    texts = {
+        "word": [question_text(q) for q in questions],
+        "char": [q.title for q in questions],
+        "tags": [tag_text(q) for q in questions],
+    }
+    for name, vectorizer in (
+        ("word", features.word_),
+        ("char", features.char_),
+        ("tags", features.tags_),
+    ):
+        ours, theirs = _vectorize(vectorizer, texts[name]), vectorizer.transform(texts[name])
+        assert ours.dtype == theirs.dtype and ours.nnz == theirs.nnz > 0, name
+        assert (ours != theirs).nnz == 0, name
+    counts = features.word_._count_vocab(texts["word"], fixed_vocab=True)[1]
+    theirs = features.word_._tfidf.transform(counts)
+    assert (_tfidf(features.word_._tfidf, counts.copy()) != theirs).nnz == 0
