@@ -30,6 +30,10 @@ from askwell.store.tables import feedback, predictions, revisions
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 CHECKPOINT_S = 10.0
+# Under steady writes a passive checkpoint rarely finds the log idle, and only then can the
+# next writer start it over: past this many frames (64 MB of 4 kB pages) the checkpointer
+# makes sure it is, waiting for the writer (one request waits for one checkpoint).
+RESTART_FRAMES = 16_384
 log = logging.getLogger("askwell.store")
 
 
@@ -85,6 +89,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # its fsync) stalled whichever request crossed 1,000 pages by tens of milliseconds.
     # ``Store.start_checkpoints`` does it in the background instead.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute(f"PRAGMA journal_size_limit={RESTART_FRAMES * 4096}")  # after a restart
     cursor.close()
 
 
@@ -110,6 +115,12 @@ def head_revision() -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+# Built once: a statement built per call (``insert(t).values(...)``) cost more than the
+# write itself, on the event loop of every request.
+_INSERT_PREDICTION = insert(predictions)
+_INSERT_REVISION = insert(revisions)
 
 
 class Store:
@@ -148,20 +159,21 @@ class Store:
     def record_prediction(self, record: PredictionRecord) -> None:
         with self._writing("log the prediction") as connection:
             connection.execute(
-                insert(predictions).values(
-                    request_id=record.request_id,
-                    created_at=_now(),
-                    session_id=record.session_id,
-                    site=record.site,
-                    model_name=record.model_name,
-                    model_version=record.model_version,
-                    degraded=record.degraded,
-                    score=record.score,
-                    band=record.band,
-                    latency_ms=record.latency_ms,
-                    suggestions=list(record.suggestions),
-                    features=dict(record.features),
-                )
+                _INSERT_PREDICTION,
+                {
+                    "request_id": record.request_id,
+                    "created_at": _now(),
+                    "session_id": record.session_id,
+                    "site": record.site,
+                    "model_name": record.model_name,
+                    "model_version": record.model_version,
+                    "degraded": record.degraded,
+                    "score": record.score,
+                    "band": record.band,
+                    "latency_ms": record.latency_ms,
+                    "suggestions": list(record.suggestions),
+                    "features": dict(record.features),
+                },
             )
 
     def previous_in_session(self, session_id: str) -> Previous | None:
@@ -189,15 +201,16 @@ class Store:
     ) -> None:
         with self._writing("log the revision") as connection:
             connection.execute(
-                insert(revisions).values(
-                    session_id=session_id,
-                    request_id=request_id,
-                    previous_request_id=previous.request_id,
-                    score_before=previous.score,
-                    score_after=score_after,
-                    followed=list(followed),
-                    created_at=_now(),
-                )
+                _INSERT_REVISION,
+                {
+                    "session_id": session_id,
+                    "request_id": request_id,
+                    "previous_request_id": previous.request_id,
+                    "score_before": previous.score,
+                    "score_after": score_after,
+                    "followed": list(followed),
+                    "created_at": _now(),
+                },
             )
 
     def has_prediction(self, request_id: str) -> bool:
@@ -234,17 +247,22 @@ class Store:
             result = connection.execute(select(chosen).order_by(chosen.c.id))
             return [dict(r._mapping) for r in result]
 
-    def start_checkpoints(self, every_s: float = CHECKPOINT_S) -> None:
+    def start_checkpoints(
+        self, every_s: float = CHECKPOINT_S, restart_frames: int = RESTART_FRAMES
+    ) -> None:
         """For SQLite: copy the write-ahead log back into the database every ``every_s``
         seconds in a thread of its own (a passive checkpoint waits for no one), so the log
-        stays small without a request paying for it. Nothing to do for PostgreSQL."""
+        stays small without a request paying for it; past ``restart_frames`` frames, a
+        checkpoint that waits for the writer so that the log starts over. Nothing to do for
+        PostgreSQL."""
         if self.engine.dialect.name != "sqlite" or self._checkpointer is not None:
             return
         stop = threading.Event()
 
         def run() -> None:
             while not stop.wait(every_s):
-                self._checkpoint("PASSIVE")
+                if self._checkpoint("PASSIVE") > restart_frames:
+                    self._checkpoint("RESTART")
 
         self._checkpointer = (
             stop,
@@ -252,12 +270,15 @@ class Store:
         )
         self._checkpointer[1].start()
 
-    def _checkpoint(self, mode: str) -> None:
+    def _checkpoint(self, mode: str) -> int:
+        """The log's length in frames before this checkpoint (0 if it failed)."""
         try:
             with self.engine.connect() as connection:
-                connection.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+                row = connection.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
         except SQLAlchemyError as exc:
             log.warning("WAL checkpoint failed: %s", _one_line(exc))
+            return 0
+        return int(row[1])
 
     def close(self) -> None:
         if self._checkpointer is not None:
