@@ -185,6 +185,7 @@ def test_the_service_with_two_scoring_processes(sqlite_url: str) -> None:
         assert all(a["degraded"] is False and a["logged"] for a in answers)
         assert len({a["score"] for a in answers}) == 1
         assert client.get("/readyz").json()["scoring_processes"] == "2 of 2 running"
+        assert "askwell_scoring_processes 2.0" in client.get("/metrics").text
         for pid in _pids(pool):
             _kill(pool, pid)
         assert client.post("/v1/score", json=MESSY).json()["degraded"] is True  # not an error
@@ -213,6 +214,9 @@ def test_processes_that_cannot_be_replaced_leave_the_service_degraded_visibly(
         assert ready.status_code == 503
         assert ready.json()["scoring_processes"] == "0 of 2 running"
         assert "no scoring process is running" in ready.json()["model"]
+        page = client.get("/metrics").text
+        assert "askwell_scoring_processes 0.0" in page
+        assert "askwell_fallbacks_total 3.0" in page
 
 
 def test_scoring_stays_in_process_when_the_pool_cannot_start(

@@ -58,6 +58,12 @@ class Metrics:
             registry=r,
             multiprocess_mode="max",
         )
+        self.scoring_processes = Gauge(
+            "askwell_scoring_processes",
+            "Scoring processes running (with --workers); 0: every score is the fallback's",
+            registry=r,
+            multiprocess_mode="max",
+        )
 
     def exposition(self) -> tuple[bytes, str]:
         """The metrics page and its content type."""

@@ -7,6 +7,7 @@ One instance per server process, built once at start-up by ``create_app``.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from askwell.explain.suggestions import RULES
 from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving import api_models as api
-from askwell.serving.metrics import Metrics
+from askwell.serving.metrics import MULTIPROC_ENV, Metrics
 from askwell.serving.pool import ScoringPool
 from askwell.store.db import PredictionRecord, Store, StoreError, migrate
 
@@ -100,6 +101,9 @@ class ScoringService:
             else FallbackPredictor("the model failed on a request")
         )
         metrics.degraded.set(1 if model.failure else 0)
+        pool = model.scorer
+        if isinstance(pool, ScoringPool) and not os.environ.get(MULTIPROC_ENV):
+            metrics.scoring_processes.set_function(lambda: pool.alive)  # read when scraped
 
     # -- scoring
 
