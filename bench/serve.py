@@ -1,7 +1,8 @@
 """Serving benchmark: ``POST /v1/score`` over HTTP on loopback, at 1, 8 and 32 concurrent
-clients, against ``askwell serve`` with the production settings (2 server processes, a fresh
+clients, against ``askwell serve`` with the production settings (2 scoring processes, a fresh
 SQLite store in WAL mode that every prediction is written to); beside it, batch scoring of the
-same questions in process (``askwell.serving.batch``) and with ``askwell score IN OUT``.
+same questions in process (``askwell.serving.batch``) and with ``askwell score IN OUT`` (with
+``--workers`` too).
 
 The server runs as a subprocess (127.0.0.1, a free port); the load generator runs in a
 process of its own (``python -m bench.serve --load-gen``, standard library only), so it shares
@@ -548,23 +549,29 @@ def time_batch(rows: list[dict[str, Any]], limit_s: float) -> dict[str, Any]:
     }
 
 
-def time_cli(rows: list[dict[str, Any]], work: Path, limit_s: float) -> dict[str, Any]:
-    """``askwell score IN.jsonl OUT.jsonl``, start-up and model load included."""
-    src, dst = work / "batch-in.jsonl", work / "batch-out.jsonl"
+def time_cli(
+    rows: list[dict[str, Any]], work: Path, limit_s: float, workers: int = 1
+) -> dict[str, Any]:
+    """``askwell score IN.jsonl OUT.jsonl [--workers N]``, start-up and model load included."""
+    src, dst = work / "batch-in.jsonl", work / f"batch-out-{workers}.jsonl"
     with src.open("w", encoding="utf-8") as f:
         for n, row in enumerate(rows, 1):
             f.write(json.dumps(dict(row, id=n), ensure_ascii=False) + "\n")
     command = [str(Path(sys.executable).parent / "askwell"), "score", str(src), str(dst)]
+    way = "askwell score IN.jsonl OUT.jsonl (CLI)"
+    if workers > 1:
+        command += ["--workers", str(workers)]
+        way = f"askwell score IN.jsonl OUT.jsonl --workers {workers} (CLI)"
     started = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=limit_s)
     except subprocess.TimeoutExpired:
-        return {"way": "askwell score IN OUT", "timed_out": True, "limit_s": limit_s}
+        return {"way": way, "timed_out": True, "limit_s": limit_s}
     wall = time.perf_counter() - started
     written = dst.read_text(encoding="utf-8").splitlines() if dst.exists() else []
     errors = sum(1 for line in written if json.loads(line).get("error") is not None)
     return {
-        "way": "askwell score IN.jsonl OUT.jsonl (CLI)",
+        "way": way,
         "returncode": done.returncode,
         "questions": len(written),
         "errors": errors,
@@ -678,9 +685,9 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         "## Batch questions per second",
         "",
-        "The same questions, cycled. The in-process batch is one process on one core; the "
-        "server uses every core. The naive way is one HTTP request per question (`askwell serve`, "
-        "1 client).",
+        "The same questions, cycled. The in-process batch and the plain CLI are one process on "
+        "one core; `--workers` and the server use every core. The naive way is one HTTP request "
+        "per question (`askwell serve`, 1 client).",
         "",
         "| way | questions | q/s | vs HTTP, 1 client |",
         "|---|---:|---:|---:|",
@@ -828,6 +835,9 @@ def main(argv: list[str] | None = None) -> int:
         batch = [time_batch(rows, BATCH_LIMIT_S)]
         print("batch: askwell score IN OUT", flush=True)
         batch.append(time_cli(rows, work, BATCH_LIMIT_S))
+        if args.workers > 1:
+            print(f"batch: askwell score IN OUT --workers {args.workers}", flush=True)
+            batch.append(time_cli(rows, work, BATCH_LIMIT_S, args.workers))
     doc: dict[str, Any] = {
         "benchmark": "serve",
         "run_at": run_at,

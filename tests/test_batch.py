@@ -376,6 +376,29 @@ def test_the_command_scores_a_file(tmp_path: Path, predictor: Predictor) -> None
     assert_scored_as(written[7], direct(predictor, rows[7]), top=2)
 
 
+def test_scoring_processes_write_what_one_process_writes(
+    tmp_path: Path, predictor: Predictor
+) -> None:
+    """``--workers 2``: the same rows, the same scores to the last digit, in the same order
+    (over several chunks), bad rows named where they were, and the progress bar to the end."""
+    source = tmp_path / "in.csv"
+    rows = [
+        {**QUESTIONS[i % 3], "id": f"r{i}", "title": f"{QUESTIONS[i % 3]['title']} ({i})"}
+        for i in range(150)
+    ]
+    for i in (0, 64, 149):
+        rows[i]["title"] = ""
+    write_input(source, rows)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    score_file(source, one, predictor)
+    result = run_askwell("score", str(source), str(two), "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "147 scored, 3 with errors (first: line 2: title is empty)" in result.stdout
+    assert two.read_text(encoding="utf-8") == one.read_text(encoding="utf-8")
+    errors = [i for i, r in enumerate(read_output(two)) if r["error"]]
+    assert errors == [0, 64, 149]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -4,9 +4,11 @@ every question in a file (``serving/batch.py``), through the same ``Predictor.sc
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -23,6 +25,11 @@ from rich.table import Table
 
 from askwell.cli.common import console, err_console, reports_errors
 from askwell.errors import InputError
+
+if TYPE_CHECKING:
+    from askwell.explain.predictor import Predictor
+    from askwell.serving.batch import BatchSummary
+    from askwell.serving.pool import ScoringPool
 
 
 def _read(path: Path) -> str:
@@ -83,6 +90,13 @@ def score_command(
     top: int = typer.Option(
         3, "--top", min=0, help="Batch mode: how many suggestions to write per question."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=0,
+        max=64,
+        help="Batch mode: scoring processes (1: this one; 0: one per CPU core).",
+    ),
 ) -> None:
     """Score a question: how likely it is to be well received, the band and the evidence
     behind it, what helps and hurts, and each sentence's effect. With IN and OUT, score a
@@ -96,7 +110,7 @@ def score_command(
                 "--title, --body, --tags and --json are for one question; "
                 "in batch mode each row of IN gives its own"
             )
-        _score_batch(in_path, out_path, bundle=bundle, html=html, top=top)
+        _score_batch(in_path, out_path, bundle=bundle, html=html, top=top, workers=workers)
         return
     if title is None:
         raise InputError("give --title (and --body) for one question, or IN OUT for a file")
@@ -104,13 +118,38 @@ def score_command(
 
 
 def _score_batch(
-    in_path: Path, out_path: Path, *, bundle: Path | None, html: bool, top: int
+    in_path: Path, out_path: Path, *, bundle: Path | None, html: bool, top: int, workers: int
 ) -> None:
     from askwell.explain.predictor import Predictor
-    from askwell.serving.batch import check_paths, score_file
+    from askwell.models.bundle import default_bundle
+    from askwell.serving.batch import check_paths
+    from askwell.serving.pool import ScoringPool
 
     check_paths(in_path, out_path)  # a wrong path is said before the model loads
-    predictor = Predictor.load(bundle)
+    processes = workers or os.cpu_count() or 1
+    scorer = (
+        ScoringPool(bundle or default_bundle(), processes, "batch")
+        if processes > 1
+        else Predictor.load(bundle)
+    )
+    try:
+        summary = _score_with_progress(in_path, out_path, scorer, html=html, top=top)
+    finally:
+        if isinstance(scorer, ScoringPool):
+            scorer.close()
+    out = console()
+    for note in summary.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
+    out.print(f"{summary.describe()} → {out_path}", highlight=False, soft_wrap=True)
+    if summary.rows and not summary.scored:
+        raise InputError(f"{in_path}: no row could be scored (first: {summary.first_error})")
+
+
+def _score_with_progress(
+    in_path: Path, out_path: Path, scorer: Predictor | ScoringPool, *, html: bool, top: int
+) -> BatchSummary:
+    from askwell.serving.batch import score_file
+
     bar_console = err_console()
     progress = Progress(
         SpinnerColumn(),
@@ -124,15 +163,7 @@ def _score_batch(
         disable=not bar_console.is_terminal,
     )
     with progress:
-        summary = score_file(
-            in_path, out_path, predictor, html=html, top=top, progress=_Bar(progress)
-        )
-    out = console()
-    for note in summary.notes:
-        out.print(f"note: {note}", highlight=False, soft_wrap=True)
-    out.print(f"{summary.describe()} → {out_path}", highlight=False, soft_wrap=True)
-    if summary.rows and not summary.scored:
-        raise InputError(f"{in_path}: no row could be scored (first: {summary.first_error})")
+        return score_file(in_path, out_path, scorer, html=html, top=top, progress=_Bar(progress))
 
 
 def _score_one(

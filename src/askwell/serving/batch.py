@@ -1,4 +1,6 @@
-"""Batch scoring: a file of questions in, a file of scores out, through ``Predictor.score``.
+"""Batch scoring: a file of questions in, a file of scores out, through ``Predictor.score``:
+in this process, or spread over scoring processes (``serving/pool.py``; ``askwell score
+--workers N``), the rows in their order either way.
 
 ``score_file`` streams, so memory stays flat whatever the input's size: CSV is read a record
 at a time with the csv module, JSONL a line at a time, Parquet a record batch at a time; the
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -35,7 +38,8 @@ from askwell.errors import InputError, OutputError
 from askwell.records import Question
 
 if TYPE_CHECKING:
-    from askwell.explain.predictor import Predictor
+    from askwell.explain.predictor import Predictor, Scored
+    from askwell.serving.pool import ScoringPool
 
 Format = Literal["csv", "jsonl", "parquet"]
 FORMATS: dict[str, Format] = {
@@ -48,6 +52,9 @@ FIELDS = ("title", "body", "tags", "site", "id")
 COLUMNS = ("id", "score", "band", "review", "suggestions", "model_version", "error")
 PARQUET_ROWS = 1_000  # rows per Parquet read batch and per written row group
 DEFAULT_TOP = 3
+# Rows read, scored and written together: with scoring processes, every process has work
+# while the rows stay few enough to stream.
+CHUNK_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class _RowError(Exception):
 
 
 def score_rows(
-    predictor: Predictor,
+    scorer: Predictor | ScoringPool,
     rows: Iterable[Mapping[str, object]],
     *,
     html: bool = False,
@@ -99,7 +106,7 @@ def score_rows(
     """Each row (a mapping with ``FIELDS`` keys, as a JSONL line gives) scored, in order, as
     an output row with ``COLUMNS`` keys; a bad row gives its ``error`` ("row 3: …")."""
     records = (_record(f"row {n}", n, row) for n, row in enumerate(rows, 1))
-    yield from _score_records(predictor, records, html=html, top=top)
+    yield from _score_records(scorer, records, html=html, top=top)
 
 
 def _record(where: str, number: int, row: Mapping[str, object]) -> Record:
@@ -110,42 +117,69 @@ def _record(where: str, number: int, row: Mapping[str, object]) -> Record:
 
 
 def _score_records(
-    predictor: Predictor,
+    scorer: Predictor | ScoringPool,
     records: Iterable[Record],
     *,
     html: bool,
     top: int,
 ) -> Iterator[dict[str, object]]:
-    for record in records:
-        ident: object = record.raw_id or record.number
+    every = iter(records)
+    while chunk := list(itertools.islice(every, CHUNK_ROWS)):
+        # Each row: its id, then where it is and its question, or its error.
+        read: list[tuple[object, str, Question | None, str | None]] = []
+        for record in chunk:
+            ident: object = record.raw_id or record.number
+            try:
+                if record.fields is None:
+                    raise _RowError(record.error or "could not be read")
+                ident = _ident(record.fields.get("id"), record.number)
+                read.append((ident, record.where, _question(record.fields, html), None))
+            except _RowError as exc:
+                read.append((ident, record.where, None, f"{record.where}: {exc}"))
+        outcomes = iter(_score_all(scorer, [q for _, _, q, _ in read if q is not None]))
+        for ident, where, question, error in read:
+            if question is None:
+                yield _failed(ident, str(error))
+                continue
+            scored = next(outcomes)
+            if isinstance(scored, BaseException):
+                # A bug, not the user's input: one question must not sink a run of a million,
+                # so it is said on its row, and counted.
+                yield _failed(
+                    ident,
+                    f"{where}: could not score it: {type(scored).__name__}: "
+                    f"{_one_line(scored)} (this is a bug in askwell; please report it)",
+                )
+                continue
+            yield {
+                "id": ident,
+                "score": scored.score,
+                "band": scored.band,
+                "review": scored.review,
+                "suggestions": [
+                    {"id": s.id, "message": s.message} for s in scored.suggestions[:top]
+                ],
+                "model_version": scored.model_version,
+                "error": None,
+            }
+
+
+def _score_all(
+    scorer: Predictor | ScoringPool, questions: Sequence[Question]
+) -> list[Scored | BaseException]:
+    """Each question's score, or the exception it raised, in order: in this process, or
+    spread over the scoring processes."""
+    from askwell.serving.pool import ScoringPool
+
+    if isinstance(scorer, ScoringPool):
+        return scorer.score_all(questions)
+    outcomes: list[Scored | BaseException] = []
+    for question in questions:
         try:
-            if record.fields is None:
-                raise _RowError(record.error or "could not be read")
-            ident = _ident(record.fields.get("id"), record.number)
-            question = _question(record.fields, html)
-        except _RowError as exc:
-            yield _failed(ident, f"{record.where}: {exc}")
-            continue
-        try:
-            scored = predictor.score(question)
-        except Exception as exc:
-            # A bug, not the user's input: one question must not sink a run of a million,
-            # so it is said on its row, and counted.
-            yield _failed(
-                ident,
-                f"{record.where}: could not score it: {type(exc).__name__}: {_one_line(exc)} "
-                "(this is a bug in askwell; please report it)",
-            )
-            continue
-        yield {
-            "id": ident,
-            "score": scored.score,
-            "band": scored.band,
-            "review": scored.review,
-            "suggestions": [{"id": s.id, "message": s.message} for s in scored.suggestions[:top]],
-            "model_version": scored.model_version,
-            "error": None,
-        }
+            outcomes.append(scorer.score(question))
+        except Exception as exc:  # said on the question's row
+            outcomes.append(exc)
+    return outcomes
 
 
 def _failed(ident: object, error: str) -> dict[str, object]:
@@ -213,7 +247,7 @@ def _ident(value: object, number: int) -> object:
     return value
 
 
-def _one_line(exc: Exception) -> str:
+def _one_line(exc: BaseException) -> str:
     """An exception's message on one line, without control characters."""
     return " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
 
@@ -279,7 +313,7 @@ def _unknown(path: Path) -> str:
 def score_file(
     in_path: Path,
     out_path: Path,
-    predictor: Predictor,
+    scorer: Predictor | ScoringPool,
     *,
     html: bool = False,
     top: int = DEFAULT_TOP,
@@ -298,7 +332,7 @@ def score_file(
                 f"{out_path.parent}: cannot create the folder ({exc.strerror})"
             ) from None
         with _open_sink(out_path, fmt_out, id_is_int=source.id_is_int) as sink:
-            rows = _score_records(predictor, source.records(), html=html, top=top)
+            rows = _score_records(scorer, source.records(), html=html, top=top)
             try:
                 for row in rows:
                     try:

@@ -30,16 +30,19 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any, TypeVar
 
 from askwell.errors import AskwellError
 from askwell.explain.predictor import Predictor, Scored
 from askwell.records import Question
 
+T = TypeVar("T")
 log = logging.getLogger("askwell.serving")
 _STARTUP_S = 180.0  # loading a bundle takes a second or two; a slow disk, more
 _RETRY_S = (1.0, 5.0, 30.0)  # between attempts to replace a dead process, then the last
@@ -303,12 +306,19 @@ class ScoringPool:
             job.fail(f"the model failed: {value}")
 
     def score(self, question: Question) -> Scored:
-        """``submit`` for code outside the pool's loop: it runs a loop of its own for the call
-        (in a thread of its own if this thread runs another loop)."""
-        if _running_loop() is None:
-            return asyncio.run(self.submit(question))
-        with ThreadPoolExecutor(1) as thread:
-            return thread.submit(asyncio.run, self.submit(question)).result()
+        """``submit`` for code outside the pool's loop."""
+        return _run(self.submit(question))
+
+    def score_all(self, questions: Sequence[Question]) -> list[Scored | BaseException]:
+        """Every question's answer, in order, every process at work (batch scoring, outside
+        the pool's loop); a question that failed gives its error in its place."""
+
+        async def every() -> list[Scored | BaseException]:
+            return await asyncio.gather(
+                *(self.submit(q) for q in questions), return_exceptions=True
+            )
+
+        return _run(every())
 
     def close(self) -> None:
         """Stops every process; the requests they hold or that wait for one fall back."""
@@ -333,6 +343,14 @@ class ScoringPool:
             stop()
         else:  # the loop's own thread must touch its readers and futures
             loop.call_soon_threadsafe(stop)
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, in a thread of its own if this one runs a loop already."""
+    if _running_loop() is None:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
