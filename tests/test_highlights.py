@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from askwell.explain.highlights import (
     CHAR_BUDGET,
     MIN_PIECES,
@@ -89,3 +91,42 @@ def test_removing_a_sentence_keeps_line_breaks_before_it() -> None:
     cut = without(q, start, start + len("Removed here."))
     assert cut.body.text == "Line one\nLine three"
     assert split_sentences(cut.body.text) == [(0, 8), (9, 19)]
+
+
+def test_a_reason_names_only_an_idea_the_sentence_itself_shows() -> None:
+    """A calm sentence dilutes the question's capitals and punctuation rates like any other:
+    that is not "its punctuation or capitals" (it was, before reasons needed evidence)."""
+    from askwell.explain.predictor import Predictor
+
+    q = Question.from_markdown(
+        "pandas read_csv fails help!!!",
+        "Hi all!!! I read a CSV file with pandas and it FAILS. I tried everything and nothing "
+        "works. How can I skip the bad lines? Thanks in advance!!!",
+        (),
+    )
+    reasons = {h.text: h.reason for h in Predictor.load().score(q).highlights if h.reason}
+    assert reasons["I tried everything and nothing works."] == "its wording"
+    assert reasons["Thanks in advance!!!"] == "noise: greetings, thanks, urgency or shouting"
+
+
+@pytest.mark.parametrize(
+    ("group", "shown", "not_shown"),
+    [
+        ("formatting", "It FAILS EVERY TIME!!", "I tried everything and nothing works."),
+        ("tone", "Thanks in advance.", "I read the file with pandas."),
+        ("question", "Why does it fail?", "It fails on line 3."),
+        ("readability", " ".join(["word"] * 30) + ".", "It fails."),
+        ("code", "df = pd.read_csv('a.csv')", "I read the file with pandas."),
+        ("structure", "See https://pandas.pydata.org for the docs.", "See the docs."),
+        ("effort", "It does not work.", "I read the file with pandas."),
+        ("length", "Anything at all.", None),
+    ],
+)
+def test_what_each_idea_looks_for_in_a_sentence(
+    group: str, shown: str, not_shown: str | None
+) -> None:
+    from askwell.explain.highlights import _shows
+
+    assert _shows(group, shown)
+    if not_shown is not None:
+        assert not _shows(group, not_shown)

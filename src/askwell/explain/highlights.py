@@ -8,12 +8,16 @@ structure (code blocks, links, inline code counts) as it was: the effect is that
 sentence's words and form.
 
 The weakest sentences (the most negative effects) also get a short reason: the idea (a
-feature group) whose contribution falls most because the sentence is there.
+feature group) whose contribution falls most because the sentence is there, among the ideas
+the sentence itself shows (``_shows``). Rates and shares (capitals, punctuation per word)
+move when any sentence comes or goes: a calm sentence that only dilutes them is not told
+"its punctuation or capitals".
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,8 +25,15 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from askwell.explain.suggestions import code_lines
 from askwell.features.leave_one_out import without
-from askwell.features.text_stats import split_sentences
+from askwell.features.text_stats import (
+    count_syllables,
+    mentions_error,
+    split_sentences,
+    tally,
+    words,
+)
 from askwell.models.contributions import Contributions
 from askwell.records import Question
 
@@ -40,6 +51,39 @@ _REASONS = {
     "title wording": "its wording",
     "tags": "its wording",
 }
+_ANY_SENTENCE = frozenset({"length", "wording", "title wording", "tags"})  # every one adds them
+DENSE_WORDS = 25  # a sentence this long, or of long words, is what the readability ideas see
+_LIST_OR_LINK = re.compile(r"https?://|^\s*(?:[-*+]|\d+[.)])\s", re.MULTILINE)
+
+
+def _shows(group: str, text: str) -> bool:
+    """Whether the piece ``text`` itself carries evidence of the idea ``group``."""
+    if group in _ANY_SENTENCE:
+        return True
+    counts = tally(text)
+    said = counts.phrases
+    if group == "formatting":
+        shouty = counts.cased >= 8 and counts.upper >= 0.3 * counts.cased
+        return bool(counts.repeated or counts.shouting or shouty) or (
+            counts.punctuation > len(words(text))
+        )
+    if group == "tone":
+        polite = said["greetings"] + said["thanks"] + said["apologies"] + said["urgency"]
+        return bool(polite or counts.shouting or counts.repeated)
+    if group == "readability":
+        found = words(text)
+        return len(found) >= DENSE_WORDS or (
+            len(found) >= 8 and count_syllables(found) >= 1.7 * len(found)
+        )
+    if group == "question":
+        return "?" in text or bool(said["wh"] + said["how_do_i"])
+    if group == "effort":
+        return bool(said["vague"] or said["effort"] or mentions_error(text))
+    if group == "code":
+        return bool(code_lines(text))
+    if group == "structure":
+        return bool(_LIST_OR_LINK.search(text))
+    return False
 
 
 class Scorer(Protocol):
@@ -108,8 +152,9 @@ def assemble(
     if hurting:
         values, groups = grouped(hurting)
         drops = values[0] - values[1:]  # each piece's push, per group
+        text = question.body.text
         reasons = {
-            i: _REASONS.get(groups[int(np.argmin(row))], "its wording")
+            i: _reason(groups, row, text[spans[i][0] : spans[i][1]])
             for i, row in zip(hurting, drops, strict=True)
         }
     text = question.body.text
@@ -117,6 +162,16 @@ def assemble(
         Highlight(a, b, text[a:b], float(effects[i]), reasons.get(i))
         for i, (a, b) in enumerate(spans)
     ]
+
+
+def _reason(groups: list[str], pushes: npt.NDArray[np.float64], piece: str) -> str:
+    """The idea the piece pushes down most among those it shows; its words otherwise."""
+    for j in np.argsort(pushes, kind="stable"):
+        if pushes[j] >= 0:
+            break
+        if _shows(groups[int(j)], piece):
+            return _REASONS.get(groups[int(j)], "its wording")
+    return "its wording"
 
 
 def sentence_highlights(
