@@ -103,10 +103,10 @@ class ServeSettings(_Strict):
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(
         1,
-        ge=1,
+        ge=0,
         le=64,
         description="scoring processes: above 1, the HTTP process hands each question to "
-        "the next free one",
+        "them (1: it scores in a thread of its own; 0: one per CPU core)",
     )
     database_url: str = Field(
         "sqlite:///var/askwell.db",

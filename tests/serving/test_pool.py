@@ -194,6 +194,18 @@ def test_the_service_with_two_scoring_processes(sqlite_url: str) -> None:
     assert pool.alive == 0
 
 
+def test_workers_0_means_one_scoring_process_per_core(sqlite_url: str) -> None:
+    client = client_for(sqlite_url, load=True, workers=0, bundle=default_bundle())
+    with client:
+        scorer = client.app.state.service.model.scorer  # type: ignore[attr-defined]
+        cores = os.cpu_count() or 1
+        if cores > 1:
+            assert isinstance(scorer, ScoringPool) and scorer.alive == scorer.processes == cores
+        else:  # one core: scored in the HTTP process
+            assert not isinstance(scorer, ScoringPool)
+        assert client.post("/v1/score", json=MESSY).json()["degraded"] is False
+
+
 def test_processes_that_cannot_be_replaced_leave_the_service_degraded_visibly(
     sqlite_url: str, tmp_path: Path
 ) -> None:

@@ -14,7 +14,9 @@ def serve_command(
     host: str | None = typer.Option(None, "--host", help="Address to listen on [127.0.0.1]."),
     port: int | None = typer.Option(None, "--port", help="Port [8000]."),
     workers: int | None = typer.Option(
-        None, "--workers", help="Scoring processes, fed by one HTTP process [1]."
+        None,
+        "--workers",
+        help="Scoring processes, fed by one HTTP process (0: one per CPU core) [1].",
     ),
     database_url: str | None = typer.Option(
         None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -50,9 +51,10 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
         metrics.errors.labels("store").inc()
     store.start_checkpoints()
     chosen = model or load_model(settings)
-    if settings.serve.workers > 1 and chosen.failure is None and chosen.bundle is not None:
+    processes = settings.serve.workers or os.cpu_count() or 1
+    if processes > 1 and chosen.failure is None and chosen.bundle is not None:
         try:
-            pool = ScoringPool(chosen.bundle, settings.serve.workers, chosen.scorer.model_version)
+            pool = ScoringPool(chosen.bundle, processes, chosen.scorer.model_version)
             chosen = replace(chosen, scorer=pool)
         except Exception as exc:  # e.g. the bundle was replaced since this process read it
             log.error("scoring processes did not start (%s); scoring in this process", exc)
