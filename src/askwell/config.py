@@ -20,6 +20,11 @@ ENV_PREFIX = "ASKWELL_"
 ENV_CONFIG = "ASKWELL_CONFIG"  # path of a YAML file, like --config
 
 
+def processes(workers: int) -> int:
+    """How many processes a ``workers`` setting asks for: 0 means one per CPU core."""
+    return workers or os.cpu_count() or 1
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -10,10 +10,8 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,12 +19,11 @@ from fastapi.testclient import TestClient
 from askwell.explain.predictor import Predictor
 from askwell.models.bundle import default_bundle
 from askwell.records import Question
-from askwell.serving.pool import ScoringPool, ScoringProcessError, _gone
+from askwell.serving.pool import ScoringPool, ScoringProcessError, _gone, _run
 from askwell.serving.service import load_model
 from tests.serving.conftest import client_for, settings_for
 from tests.serving.test_api import BETTER, MESSY
 
-T = TypeVar("T")
 QUESTION = Question.from_markdown(MESSY["title"], MESSY["body"], tuple(MESSY["tags"]))
 OTHER = Question.from_markdown(BETTER["title"], BETTER["body"], tuple(BETTER["tags"]))
 
@@ -52,13 +49,6 @@ def _kill(pool: ScoringPool, pid: int) -> None:
     [killed] = [p for p in pool._all if p.process.pid == pid]
     os.kill(pid, signal.SIGKILL)
     _eventually(lambda: _gone(killed), 10)
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` in a thread of its own: a loop left running in this one (the browser
-    tests' Playwright) must not be in the way."""
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
 
 def _eventually(check: Callable[[], bool], within_s: float = 60) -> None:

@@ -4,7 +4,6 @@ every question in a file (``serving/batch.py``), through the same ``Predictor.sc
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -120,17 +119,16 @@ def score_command(
 def _score_batch(
     in_path: Path, out_path: Path, *, bundle: Path | None, html: bool, top: int, workers: int
 ) -> None:
+    from askwell.config import processes
     from askwell.explain.predictor import Predictor
     from askwell.models.bundle import default_bundle
     from askwell.serving.batch import check_paths
     from askwell.serving.pool import ScoringPool
 
     check_paths(in_path, out_path)  # a wrong path is said before the model loads
-    processes = workers or os.cpu_count() or 1
+    n = processes(workers)
     scorer = (
-        ScoringPool(bundle or default_bundle(), processes, "batch")
-        if processes > 1
-        else Predictor.load(bundle)
+        ScoringPool(bundle or default_bundle(), n, "batch") if n > 1 else Predictor.load(bundle)
     )
     try:
         summary = _score_with_progress(in_path, out_path, scorer, html=html, top=top)

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from askwell.config import IngestSettings
+from askwell.config import IngestSettings, processes
 from askwell.data import csvread, sources, xmlread
 from askwell.data.dataset import MANIFEST, PARTIAL_MARKER
 from askwell.data.rows import RAW_LIMIT, Reject, rejects_batch
@@ -488,7 +488,7 @@ class _Pool:
     """
 
     def __init__(self, workers: int) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = processes(workers)
         self._executor: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Pool:

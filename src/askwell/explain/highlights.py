@@ -149,15 +149,14 @@ def assemble(
     order = np.lexsort((np.arange(len(spans)), effects))
     hurting = [int(i) for i in order if effects[i] < 0][:weakest]
     reasons: dict[int, str] = {}
+    text = question.body.text
     if hurting:
         values, groups = grouped(hurting)
         drops = values[0] - values[1:]  # each piece's push, per group
-        text = question.body.text
         reasons = {
             i: _reason(groups, row, text[spans[i][0] : spans[i][1]])
             for i, row in zip(hurting, drops, strict=True)
         }
-    text = question.body.text
     return [
         Highlight(a, b, text[a:b], float(effects[i]), reasons.get(i))
         for i, (a, b) in enumerate(spans)

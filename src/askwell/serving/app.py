@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -21,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from askwell import __version__
-from askwell.config import Settings, get_settings
+from askwell.config import Settings, get_settings, processes
 from askwell.serving.metrics import Metrics
 from askwell.serving.parsing import InvalidBodyError
 from askwell.serving.pool import ScoringPool, freeze_loaded
@@ -51,10 +50,10 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
         metrics.errors.labels("store").inc()
     store.start_checkpoints()
     chosen = model or load_model(settings)
-    processes = settings.serve.workers or os.cpu_count() or 1
-    if processes > 1 and chosen.failure is None and chosen.bundle is not None:
+    n = processes(settings.serve.workers)
+    if n > 1 and chosen.failure is None and chosen.bundle is not None:
         try:
-            pool = ScoringPool(chosen.bundle, processes, chosen.scorer.model_version)
+            pool = ScoringPool(chosen.bundle, n, chosen.scorer.model_version)
             chosen = replace(chosen, scorer=pool)
         except Exception as exc:  # e.g. the bundle was replaced since this process read it
             log.error("scoring processes did not start (%s); scoring in this process", exc)
