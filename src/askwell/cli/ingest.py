@@ -51,7 +51,8 @@ def ingest_command(
     sources: list[Path] = typer.Argument(
         ...,
         help="Dump site folders, Posts.xml (or Votes/Comments/PostHistory.xml) files, .7z site "
-        "archives as published, or SEDE CSV exports. All go into one dataset.",
+        "archives as published, SEDE CSV exports, or the Stack Overflow closed-questions CSV "
+        "(Kaggle's schema: PostId, BodyMarkdown, OpenStatus…). All go into one dataset.",
         show_default=False,
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to create or replace."),

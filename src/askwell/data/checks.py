@@ -2,7 +2,8 @@
 
 Three layers, cheapest first: the files (present, checksums and row counts as the manifest
 says, schemas as askwell defines them); the values of each table (pandera schemas: ids
-present, counts non-negative, dates parse and are plausible), read in batches without the
+present, counts non-negative, dates parse and are plausible, a question's close reason is
+one of the known ones and only on a closed question), read in batches without the
 text columns so memory stays flat; and integrity across tables (unique (site, id), answers'
 parents resolve where the site's dump is complete).
 """
@@ -23,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from askwell.data.dataset import Dataset
-from askwell.data.schema import TABLE_SCHEMAS
+from askwell.data.schema import CLOSE_REASONS, TABLE_SCHEMAS
 from askwell.data.sources import sha256_file
 
 Status = Literal["pass", "fail", "warn"]
@@ -144,6 +145,10 @@ def _value_schema(table: str, dated_required: bool) -> object:
     for name in _NON_NEGATIVE:
         if name in names:
             columns[name] = pa_.Column(None, checks=pa_.Check.ge(0), nullable=True)
+    if "close_reason" in names:
+        columns["close_reason"] = pa_.Column(
+            None, checks=pa_.Check.isin(CLOSE_REASONS), nullable=True
+        )
     return pa_.DataFrameSchema(columns, strict=False, coerce=False)
 
 
@@ -167,7 +172,11 @@ def _check_values(dataset: Dataset, table: str, report: CheckReport) -> None:
     import pandera.errors as pe
 
     names = TABLE_SCHEMAS[table].names
-    columns = [c for c in ("id", "creation_date", "source", *_NON_NEGATIVE) if c in names]
+    columns = [
+        c
+        for c in ("id", "creation_date", "source", "closed", "close_reason", *_NON_NEGATIVE)
+        if c in names
+    ]
     undated = _undated_sources(dataset)
     schema = _value_schema(table, dated_required=not undated)
     failures: list[str] = []
@@ -181,6 +190,13 @@ def _check_values(dataset: Dataset, table: str, report: CheckReport) -> None:
             if pc.any(bad).as_py():
                 failures.append(f"creation_date: {pc.sum(bad).as_py():,} rows without a date")
             undated_nulls += pc.sum(pc.and_(null_date, from_undated)).as_py() or 0
+        if "close_reason" in names:
+            # A close reason says why a question was closed: an open one has none.
+            closed = pc.fill_null(batch.column("closed"), False)
+            bad = pc.and_(pc.is_valid(batch.column("close_reason")), pc.invert(closed))
+            if pc.any(bad).as_py():
+                failures.append(f"close_reason: {pc.sum(bad).as_py():,} rows not closed")
+            batch = batch.drop_columns(["closed"])
         frame = batch.drop_columns(["source"]).to_pandas(types_mapper=_nullable)
         try:
             with warnings.catch_warnings():
@@ -199,8 +215,12 @@ def _check_values(dataset: Dataset, table: str, report: CheckReport) -> None:
             if undated_nulls
             else ""
         )
+        closing = ", close reasons known" if "close_reason" in names else ""
         report.add(
-            "values", table, "pass", "ids present, counts non-negative, dates plausible" + note
+            "values",
+            table,
+            "pass",
+            "ids present, counts non-negative, dates plausible" + closing + note,
         )
 
 

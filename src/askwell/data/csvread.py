@@ -1,17 +1,21 @@
-"""SEDE CSV exports (and the book's CSV samples) read as a stream of typed rows.
+"""CSV files read as a stream of typed rows: SEDE exports (and the book's CSV samples), and
+the Kaggle closed-questions CSV, told apart by their header (``kind_of_header``).
 
 Exports use the Posts table's column names. Real quirks handled here: UTF-8 with or without a
 byte-order mark, with cp1252 bytes mixed in when a spreadsheet re-saved the file; m/d/yyyy
 dates; a duplicated header (the second ``Id`` is another table's id); an unnamed index column;
 exports without ``PostTypeId`` (all rows are questions) or without ``CreationDate`` (dates stay
 empty, and the manifest says so); and a file cut off mid-row (that row is rejected, the rest
-kept).
+kept). The Kaggle file spreads tags over ``Tag1``..``Tag5``: they are read as one list, in
+order, empty ones left out.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +24,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from askwell.data.rows import BatchBuilder, Reject
-from askwell.data.schema import QUESTION_POST_TYPE, Kind
+from askwell.data.schema import (
+    CLOSED_QUESTIONS,
+    CLOSED_QUESTIONS_HEADER,
+    POSTS,
+    QUESTION_POST_TYPE,
+    Kind,
+)
 from askwell.errors import InputError
 
 csv.field_size_limit(1 << 28)  # post bodies can be far longer than csv's 128 KiB default
@@ -51,6 +61,31 @@ def _cp1252_char(byte: int) -> str:
 
 
 codecs.register_error("askwell-cp1252", _cp1252_fallback)
+
+
+_TAG_COLUMN = re.compile(r"^Tag[1-9]$")  # Kaggle's Tag1..Tag5
+
+
+def read_header(path: Path) -> list[str]:
+    """The header row, decoded as ``read_csv`` decodes it ([] for an empty or unreadable
+    one: ``read_csv`` says what is wrong)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return []
+    text = head.decode("utf-8-sig", errors="askwell-cp1252")
+    try:
+        return next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        return []
+
+
+def kind_of_header(header: list[str]) -> Kind:
+    """The Kaggle closed-questions schema when the header has its columns, else a SEDE
+    export of the Posts table."""
+    names = {name.strip() for name in header}
+    return CLOSED_QUESTIONS if names >= CLOSED_QUESTIONS_HEADER else POSTS
 
 
 @dataclass
@@ -98,19 +133,28 @@ def read_csv(
     if fallback_bytes:
         described += f", with {fallback_bytes} non-UTF-8 bytes read as cp1252"
     layout = CsvLayout(described, header)
-    for name in header:
+    # Tag1..TagN stand for the Tags field when the file has no Tags column.
+    split_tags = "Tags" in known and "Tags" not in {n.strip() for n in header}
+    tag_at: list[int] = []
+    for at, name in enumerate(header):
         clean = name.strip()
         if clean in known and clean not in names:
             names.append(clean)
+        elif split_tags and _TAG_COLUMN.match(clean) and clean not in names:
+            names.append(clean)
+            tag_at.append(at)
         else:
             names.append("")  # unnamed index, duplicate or unknown column: not read
             layout.ignored_columns.append(clean or "(unnamed)")
     layout.columns = [n for n in names if n]
-    if "Id" not in names:
+    id_attr = kind.id_attr
+    if id_attr not in names:
         handle.close()
-        raise InputError(f"{source}: line 1: no Id column in the header ({', '.join(header)})")
-    present = set(names)
-    if "PostTypeId" not in present:
+        raise InputError(
+            f"{source}: line 1: no {id_attr} column in the header ({', '.join(header)})"
+        )
+    present = set(names) | ({"Tags"} if tag_at else set())
+    if "PostTypeId" in known and "PostTypeId" not in present:
         layout.assumed_post_type = QUESTION_POST_TYPE
     layout.missing_required = [
         f.attr
@@ -124,11 +168,12 @@ def read_csv(
         keep_html=keep_html,
         assume_post_type=layout.assumed_post_type,
         optional_attrs=frozenset(layout.missing_required),
+        absent_attrs=frozenset(known - present),
     )
 
     def rows() -> Iterator[tuple[dict[str, pa.RecordBatch], list[Reject], BatchBuilder]]:
         width = len(names)
-        id_at = names.index("Id")
+        id_at = names.index(id_attr)
         attrs = builder.attrs
         last_line = reader.line_num
         with handle:
@@ -155,6 +200,8 @@ def read_csv(
                     )
                     continue
                 values = dict(zip(names, row, strict=True))
+                if tag_at:
+                    values["Tags"] = "".join(f"<{t}>" for i in tag_at if (t := row[i].strip()))
                 builder.add(tuple(values.get(a) for a in attrs), line)
                 if builder.pending_rows() >= batch_rows:
                     yield builder.flush(), builder.take_rejects(), builder

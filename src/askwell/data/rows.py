@@ -4,6 +4,10 @@ Rows are gathered as raw strings and converted a batch at a time with Arrow's ve
 casts; only a column whose cast fails is re-read value by value, to find the culprits. A row
 whose required field is missing, or whose field holds a value that does not parse, is never
 dropped silently: it becomes a reject naming the field and the value.
+
+Bodies are HTML as the dumps hold them, or Markdown as typed (the closed-questions CSV): those
+go through ``askwell.markdown.to_html`` first, as the editor's text does, so both kinds of
+source give the body columns the editor would compute.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pyarrow.compute as pc
 from askwell.data.schema import (
     ANSWER_POST_TYPE,
     KIND_TABLES,
+    OPEN_STATUSES,
     QUESTION_POST_TYPE,
     TABLE_SCHEMAS,
     TIMESTAMP,
@@ -53,23 +58,33 @@ def parse_timestamp(raw: str) -> datetime:
     return value
 
 
+def parse_open_status(raw: str) -> str:
+    """Kaggle's OpenStatus, exactly as it spells it."""
+    if raw not in OPEN_STATUSES:
+        raise ValueError(f"not an open status: {raw!r}")
+    return raw
+
+
 _NOUNS = {
     FieldType.INT: "an integer",
     FieldType.TIMESTAMP: "a date",
     FieldType.TEXT: "text",
     FieldType.TAGS: "tags",
+    FieldType.OPEN_STATUS: "an open status (one of: " + ", ".join(OPEN_STATUSES) + ")",
 }
 _PARSERS: dict[FieldType, Callable[[str], Any]] = {
     FieldType.INT: int,
     FieldType.TIMESTAMP: parse_timestamp,
     FieldType.TEXT: str,
     FieldType.TAGS: parse_tags,
+    FieldType.OPEN_STATUS: parse_open_status,
 }
 _ARROW: dict[FieldType, pa.DataType] = {
     FieldType.INT: pa.int64(),
     FieldType.TIMESTAMP: TIMESTAMP,
     FieldType.TEXT: pa.string(),
     FieldType.TAGS: pa.list_(pa.string()),
+    FieldType.OPEN_STATUS: pa.string(),
 }
 
 
@@ -104,6 +119,7 @@ class BatchBuilder:
     keep_html: bool = False  # store body_html too (else null: the dump holds it)
     assume_post_type: int | None = None  # for exports that carry no PostTypeId column
     optional_attrs: frozenset[str] = frozenset()  # required fields a source lacks entirely
+    absent_attrs: frozenset[str] = frozenset()  # fields a source lacks entirely (unknown)
     rejects: list[Reject] = field(default_factory=list)
     skipped_post_types: Counter[int] = field(default_factory=Counter)
     rows_read: int = 0
@@ -132,8 +148,15 @@ class BatchBuilder:
         """A row that could not even be read as fields (malformed XML or CSV)."""
         self.rows_read += 1
         self.rejects.append(
-            Reject(self.site, self.source, line, self.kind.name, row_id, category, reason, raw)
+            Reject(self.site, self.source, line, self._reject_table, row_id, category, reason, raw)
         )
+
+    @property
+    def _reject_table(self) -> str:
+        """The table a row of this kind that cannot be typed was meant for ("posts" when
+        it could be a question or an answer)."""
+        tables = KIND_TABLES[self.kind.name]
+        return tables[0] if len(tables) == 1 else self.kind.name
 
     @property
     def last_line(self) -> int | None:
@@ -185,10 +208,26 @@ class BatchBuilder:
             masks = {"questions": is_q, "answers": is_a}
         else:
             masks = {tables[0]: keep}
+        self._closing(columns, n)
         columns["site"] = pa.array([self.site] * n, pa.string())
         columns["source"] = pa.array([self.source] * n, pa.string())
         columns["source_line"] = pa.array(lines, pa.int64())
         return {table: self._table(table, columns, masks[table]) for table in tables}
+
+    def _closing(self, columns: dict[str, pa.Array], n: int) -> None:
+        """``closed`` and ``close_reason``: from OpenStatus where the source gives it, else
+        closed while ClosedDate is set (null when the source has no ClosedDate at all)."""
+        status = columns.pop("open_status", None)
+        if status is not None:
+            is_open = pc.equal(status, "open")
+            columns["closed"] = pc.invert(is_open)
+            columns["close_reason"] = pc.if_else(is_open, pa.scalar(None, pa.string()), status)
+        elif "closed_date" in columns:
+            columns["closed"] = (
+                pa.nulls(n, pa.bool_())
+                if "ClosedDate" in self.absent_attrs
+                else pc.is_valid(columns["closed_date"])
+            )
 
     def _typed(
         self,
@@ -200,6 +239,11 @@ class BatchBuilder:
         if type_ == FieldType.TEXT:
             return col
         if (
+            type_ == FieldType.OPEN_STATUS
+            and pc.all(pc.fill_null(pc.is_in(col, pa.array(OPEN_STATUSES)), True)).as_py()
+        ):
+            return col
+        if (
             type_ == FieldType.TAGS
             and not pc.any(pc.or_(pc.starts_with(col, "|"), pc.match_substring(col, "<>"))).as_py()
         ):
@@ -209,9 +253,12 @@ class BatchBuilder:
             try:
                 if type_ == FieldType.TIMESTAMP:  # dump dates are UTC without an offset
                     return pc.cast(col, pa.timestamp("ms")).cast(TIMESTAMP)
-                return pc.cast(col, _ARROW[type_])
+                if type_ != FieldType.OPEN_STATUS:
+                    return pc.cast(col, _ARROW[type_])
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass  # some value is not in Arrow's format: read them one by one below
+            if type_ == FieldType.TIMESTAMP and (dates := _us_dates(col)) is not None:
+                return dates
         parse = _PARSERS[type_]
         values: list[Any] = []
         for i, raw in enumerate(col.to_pylist()):
@@ -249,7 +296,7 @@ class BatchBuilder:
         for i in sorted(problems):
             found = problems[i]
             fields = {k: v for k, v in zip(self.attrs, rows[i], strict=True) if v is not None}
-            table = self.kind.name
+            table = self._reject_table
             if post_types is not None:
                 pt = post_types[i].as_py()
                 table = {QUESTION_POST_TYPE: "questions", ANSWER_POST_TYPE: "answers"}.get(
@@ -261,7 +308,7 @@ class BatchBuilder:
                     self.source,
                     lines[i],
                     table,
-                    fields.get("Id"),
+                    fields.get(self.kind.id_attr),
                     found[0][0],
                     "; ".join(text for _, text in found),
                     json.dumps(fields, ensure_ascii=False)[:RAW_LIMIT],
@@ -273,13 +320,23 @@ class BatchBuilder:
         names = [name for name in schema.names if name in columns]
         # One filter call over all columns; the body columns are derived from the kept rows.
         picked = pa.RecordBatch.from_arrays([columns[n] for n in names], names=names).filter(mask)
-        derived = {}
+        derived: dict[str, pa.Array] = {}
         if "body_text" in schema.names:
-            html = picked.column("body_html")
+            if "body_markdown" in picked.schema.names:
+                html = _markdown_to_html(picked.column("body_markdown"))
+            else:
+                html = picked.column("body_html")
             derived = _body_columns(html)
-            if not self.keep_html:
-                derived["body_html"] = pa.nulls(len(html), pa.string())
-        arrays = [derived[f.name] if f.name in derived else picked.column(f.name) for f in schema]
+            derived["body_html"] = html if self.keep_html else pa.nulls(len(html), pa.string())
+        # Columns this kind of source does not have are null.
+        arrays = [
+            derived[f.name]
+            if f.name in derived
+            else picked.column(f.name)
+            if f.name in picked.schema.names
+            else pa.nulls(picked.num_rows, f.type)
+            for f in schema
+        ]
         return pa.RecordBatch.from_arrays(
             [
                 a if a.type == f.type else a.cast(f.type)
@@ -287,6 +344,26 @@ class BatchBuilder:
             ],
             schema=schema,
         )
+
+
+def _us_dates(col: pa.Array) -> pa.Array | None:
+    """The m/d/yyyy dates a spreadsheet (or Kaggle) writes, parsed by Arrow: only when every
+    value reads back exactly as written in one of ``_US_FORMATS`` (Arrow would take
+    2/30/2009 for 3/2), so the result is what ``parse_timestamp`` gives; else None."""
+    parsed = pa.nulls(len(col), pa.timestamp("s"))  # seconds: strftime's %S has no fraction
+    for fmt in _US_FORMATS:
+        value = pc.strptime(col, format=fmt, unit="s", error_is_null=True)
+        exact = pc.fill_null(pc.equal(pc.strftime(value, format=fmt), col), False)
+        parsed = pc.coalesce(parsed, pc.if_else(exact, value, pa.scalar(None, value.type)))
+    if parsed.null_count != col.null_count:
+        return None
+    return parsed.cast(TIMESTAMP)
+
+
+def _markdown_to_html(markdown: pa.Array) -> pa.Array:
+    from askwell.markdown import to_html  # only sources with Markdown bodies need it
+
+    return pa.array([None if m is None else to_html(m) for m in markdown.to_pylist()], pa.string())
 
 
 def _body_columns(body_html: pa.Array) -> dict[str, pa.Array]:

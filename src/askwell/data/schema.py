@@ -1,7 +1,9 @@
 """The tables ingestion writes: their columns, Arrow types and which dump fields feed them.
 
 One place defines each table. Readers (XML and CSV) look dump fields up by their official
-names (``PostTypeId``, ``CreationDate``…); SEDE exports use the same column names.
+names (``PostTypeId``, ``CreationDate``…); SEDE exports use the same column names. The Kaggle
+"Predict Closed Questions on Stack Overflow" CSV has its own names (``PostId``,
+``BodyMarkdown``, ``OpenStatus``…): ``CLOSED_QUESTIONS`` maps them onto the same tables.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from enum import StrEnum
 import pyarrow as pa
 
 # Bump when a table's columns or their meaning change; bump PARSER_VERSION when the same
-# input would now produce different values (e.g. better HTML extraction).
-SCHEMA_VERSION = 1
+# input would now produce different values (e.g. better HTML extraction; for Markdown bodies,
+# a change of askwell.markdown's HTML).
+# Schema 2: questions gain closed, close_reason, owner_reputation and body_markdown.
+SCHEMA_VERSION = 2
 PARSER_VERSION = 1
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
@@ -26,6 +30,7 @@ class FieldType(StrEnum):
     TIMESTAMP = "timestamp"
     TEXT = "text"
     TAGS = "tags"
+    OPEN_STATUS = "open status"  # one of OPEN_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +49,14 @@ class Kind:
 
     name: str
     file_name: str
-    root: str
+    root: str  # "" for a kind that only comes as CSV
     fields: tuple[Field, ...]
+    site: str | None = None  # the site all its rows come from, when the kind says so
+
+    @property
+    def id_attr(self) -> str:
+        """The field that holds the row's id."""
+        return next(f.attr for f in self.fields if f.column == "id")
 
 
 def _f(attr: str, column: str, type_: FieldType, required: bool = False) -> Field:
@@ -126,10 +137,47 @@ POST_HISTORY = Kind(
 )
 KINDS = {k.name: k for k in (POSTS, VOTES, COMMENTS, POST_HISTORY)}
 
+# Kaggle's OpenStatus: "open", or the reason a question was closed (the reasons of 2008-2012).
+CLOSE_REASONS = ("not a real question", "off topic", "not constructive", "too localized")
+OPEN_STATUSES = ("open", *CLOSE_REASONS)
+
+# The Kaggle "Predict Closed Questions on Stack Overflow" CSV (train.csv, train-sample.csv):
+# Stack Overflow questions with their Markdown source and whether and why they were closed.
+# Tag1..Tag5 are read as one Tags field; OwnerCreationDate and
+# OwnerUndeletedAnswerCountAtPostTime are not read. OpenStatus becomes ``closed`` and
+# ``close_reason`` (see rows.BatchBuilder).
+CLOSED_QUESTIONS = Kind(
+    "closed_questions",
+    "train.csv",
+    "",
+    (
+        _f("PostId", "id", _INT, True),
+        _f("PostCreationDate", "creation_date", _TS, True),
+        _f("OwnerUserId", "owner_user_id", _INT),
+        _f("ReputationAtPostCreation", "owner_reputation", _INT),
+        _f("Title", "title", _TXT),
+        _f("BodyMarkdown", "body_markdown", _TXT),
+        _f("Tags", "tags", FieldType.TAGS),
+        _f("PostClosedDate", "closed_date", _TS),
+        _f("OpenStatus", "open_status", FieldType.OPEN_STATUS, True),
+    ),
+    site="stackoverflow.com",
+)
+# The header columns that identify it.
+CLOSED_QUESTIONS_HEADER = frozenset({"PostId", "PostCreationDate", "BodyMarkdown", "OpenStatus"})
+# Every kind, by name (parser processes look kinds up by name).
+ALL_KINDS = {**KINDS, CLOSED_QUESTIONS.name: CLOSED_QUESTIONS}
+
 QUESTION_POST_TYPE = 1
 ANSWER_POST_TYPE = 2
 
-_ARROW = {_INT: pa.int64(), _TS: TIMESTAMP, _TXT: pa.string(), FieldType.TAGS: STRINGS}
+_ARROW = {
+    _INT: pa.int64(),
+    _TS: TIMESTAMP,
+    _TXT: pa.string(),
+    FieldType.TAGS: STRINGS,
+    FieldType.OPEN_STATUS: pa.string(),
+}
 
 # Columns derived from a post's HTML body by askwell.data.text.html_to_parts.
 BODY_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -149,6 +197,20 @@ BODY_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("n_blockquotes", pa.int32()),
     ("body_chars", pa.int32()),
     ("code_chars", pa.int32()),
+)
+
+# Question columns beyond the dump's fields. ``closed``: whether the question was closed
+# (OpenStatus is not "open"; for dumps and exports, ClosedDate is set), null when the source
+# cannot say (an export without a ClosedDate column). ``close_reason``: OpenStatus's reason,
+# null when open or unknown (dumps do not say why). ``owner_reputation``: the asker's
+# reputation when asking (ReputationAtPostCreation), for slicing reports, never a feature.
+# ``body_markdown``: the body as typed, for sources that have it (``body_html`` and the body
+# columns are then derived from it by askwell.markdown.to_html, as in the editor).
+QUESTION_EXTRA_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("closed", pa.bool_()),
+    ("close_reason", pa.string()),
+    ("owner_reputation", pa.int64()),
+    ("body_markdown", pa.string()),
 )
 
 _LEAD = (pa.field("site", pa.string(), nullable=False),)
@@ -182,9 +244,16 @@ def _schema(*parts: Iterable[pa.Field]) -> pa.Schema:
 
 
 _BODY = [pa.field(name, type_) for name, type_ in BODY_COLUMNS]
+_QUESTION_EXTRA = [pa.field(name, type_) for name, type_ in QUESTION_EXTRA_COLUMNS]
 
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
-    "questions": _schema(_LEAD, _fields(POST_FIELDS, _ANSWER_ONLY | _POST_TYPE), _BODY, _TRACE),
+    "questions": _schema(
+        _LEAD,
+        _fields(POST_FIELDS, _ANSWER_ONLY | _POST_TYPE),
+        _QUESTION_EXTRA,
+        _BODY,
+        _TRACE,
+    ),
     "answers": _schema(_LEAD, _fields(POST_FIELDS, _QUESTION_ONLY | _POST_TYPE), _BODY, _TRACE),
     "votes": _schema(_LEAD, _fields(VOTES.fields, set()), _TRACE),
     "comments": _schema(_LEAD, _fields(COMMENTS.fields, set()), _TRACE),
@@ -208,6 +277,7 @@ CORE_TABLES = ("questions", "answers", "rejects")
 # Which tables a kind of file feeds.
 KIND_TABLES = {
     "posts": ("questions", "answers"),
+    "closed_questions": ("questions",),
     "votes": ("votes",),
     "comments": ("comments",),
     "post_history": ("post_history",),

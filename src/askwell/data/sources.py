@@ -1,9 +1,11 @@
 """What a user points ingestion at, resolved into concrete inputs before any work starts.
 
 A SOURCE is a dump's site folder, one dump XML file (``Posts.xml``…), a ``.7z`` site archive
-as Stack Exchange publishes it, or a SEDE CSV export. Every problem that can be seen without
-reading the data (missing path, folder without ``Posts.xml``, archive without dump files) is
-reported here, so a long run never fails late on something it could have said at once.
+as Stack Exchange publishes it, a SEDE CSV export, or the Kaggle closed-questions CSV (told
+from an export by its header; its rows are Stack Overflow's). Every problem that can be seen
+without reading the data (missing path, folder without ``Posts.xml``, archive without dump
+files) is reported here, so a long run never fails late on something it could have said at
+once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from askwell.data import csvread
 from askwell.data.schema import KINDS, POSTS, Kind
 from askwell.errors import InputError
 
@@ -63,15 +66,17 @@ def _resolve_one(source: Path, site: str | None) -> list[Input]:
     suffix = source.suffix.lower()
     if suffix == ".7z":
         return _archive(source, site or _ARCHIVE_SUFFIX.sub("", source.name))
-    name = site or _site_from_file(source)
     if suffix == ".xml":
         kind = _BY_FILE_NAME.get(source.name.lower(), POSTS)
+        name = site or _site_from_file(source)
         return [Input(name, kind, "xml", source, size=source.stat().st_size)]
     if suffix == ".csv":
-        return [Input(name, POSTS, "csv", source, size=source.stat().st_size)]
+        kind = csvread.kind_of_header(csvread.read_header(source))
+        name = site or kind.site or _site_from_file(source)
+        return [Input(name, kind, "csv", source, size=source.stat().st_size)]
     raise InputError(
         f"{source}: unsupported file type {source.suffix or '(none)'!r}; expected a dump folder,"
-        " an .xml dump file, a .7z archive or a .csv SEDE export"
+        " an .xml dump file, a .7z archive, a .csv SEDE export or the Kaggle closed-questions CSV"
     )
 
 
