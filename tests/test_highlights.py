@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
+from lxml import etree
 
+from askwell.data.text import parse_tags
 from askwell.explain.highlights import (
+    ASKING,
     CHAR_BUDGET,
     MIN_PIECES,
     WEAKEST,
+    asks,
+    assemble,
     pieces,
     sentence_highlights,
 )
 from askwell.features.leave_one_out import without
 from askwell.features.text_stats import split_sentences
 from askwell.records import Question
-from tests.conftest import default_model
+from tests.conftest import DUMPS, default_model
 
 QUESTION = Question.from_html(
     "How do I skip malformed lines when reading a CSV file with pandas?",
@@ -85,7 +91,7 @@ def test_a_short_text_is_scored_sentence_by_sentence() -> None:
 
 
 def test_removing_a_sentence_keeps_line_breaks_before_it() -> None:
-    q = Question.from_markdown("T", "Line one\nRemoved here.\nLine three")
+    q = Question.from_markdown("T", "Line one  \nRemoved here.  \nLine three")  # hard breaks
     text = q.body.text
     start = text.index("Removed")
     cut = without(q, start, start + len("Removed here."))
@@ -130,3 +136,69 @@ def test_what_each_idea_looks_for_in_a_sentence(
     assert _shows(group, shown)
     if not_shown is not None:
         assert not _shows(group, not_shown)
+
+
+# --- the sentence that asks is never the one to cut (real posts, Stack Exchange, CC BY-SA)
+
+
+def _dump_question(site: str, post_id: int) -> Question:
+    """One question of a site's dump in the shared data."""
+    for _, row in etree.iterparse(str(DUMPS / site / "Posts.xml"), tag="row"):
+        if row.get("Id") == str(post_id):
+            return Question.from_html(
+                row.get("Title"), row.get("Body"), tuple(parse_tags(row.get("Tags"))), site
+            )
+        row.clear()
+    raise KeyError(post_id)
+
+
+# quantumcomputing.stackexchange.com/q/1917: its one question, the last sentence.
+ASKS = "My question is, since heat release is often governed by surface properties"
+
+
+def test_the_question_sentence_is_never_told_it_adds_length() -> None:
+    """Pattern 5d: removing a question's own question raised its score, and the sentence was
+    told it "adds length without helping"."""
+    q = _dump_question("quantumcomputing.stackexchange.com", 1917)
+    highlights = sentence_highlights(default_model(), q)
+    asking = next(h for h in highlights if h.text.startswith(ASKS))
+    assert asking.effect < 0  # the model's view: the words cost points ...
+    assert asking.reason == ASKING  # ... but the sentence is the question: keep it
+    for h in highlights:
+        if h.reason and asks(q.body.text, h.start, h.end):
+            assert h.reason == ASKING
+
+
+def test_a_weakest_piece_that_asks_is_told_to_stay_whatever_the_drops() -> None:
+    """The same real text, with the question sentence made the weakest and its words the
+    idea that falls most (as the default model had it): the reason still says keep it."""
+    q = _dump_question("quantumcomputing.stackexchange.com", 1917)
+    spans = pieces(q.body.text)
+    i = next(k for k, (a, _) in enumerate(spans) if q.body.text[a:].startswith(ASKS))
+    effects = np.full(len(spans), -0.01)
+    effects[i] = -0.2
+    groups = ["length", "question"]
+
+    def grouped(rows: list[int]) -> tuple[np.ndarray, list[str]]:
+        values = np.zeros((1 + len(rows), 2))
+        values[1:, 0] = 1.0  # without each piece "length" would push up more: it costs
+        return values, groups
+
+    highlights = assemble(q, spans, effects, grouped)
+    assert highlights[i].reason == ASKING
+    others = [h.reason for k, h in enumerate(highlights) if h.reason and k != i]
+    assert others and set(others) == {"adds length without helping"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It fails. How can I skip the bad lines?", [False, True]),
+        ('He asked "why?" Then he left.', [True, False]),
+        ("How to skip the bad lines. It fails.", [True, False]),  # no "?" anywhere
+        ("How to skip the bad lines. Why does it fail?", [False, True]),
+        ("My question is whether it scales. It fails.", [True, False]),
+    ],
+)
+def test_which_pieces_ask(text: str, expected: list[bool]) -> None:
+    assert [asks(text, a, b) for a, b in split_sentences(text)] == expected

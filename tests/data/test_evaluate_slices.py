@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from askwell.models.evaluate import MIN_SLICE, evaluate, is_meta_site, slices
+from askwell.features.text_stats import is_meta_site
+from askwell.models.evaluate import MIN_SLICE, evaluate, slices
 from askwell.models.train import (
     Part,
     PreparedData,

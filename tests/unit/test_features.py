@@ -31,6 +31,7 @@ from askwell.features.text_stats import (
     count_phrases,
     is_question_title,
     prose_stats,
+    shouting_spans,
     shouting_words,
     split_sentences,
     syllables,
@@ -129,6 +130,33 @@ def test_shouting_excludes_acronyms_inline_code_and_tags() -> None:
     assert compute_features(q)["shouting_words"] == 2.0  # NOTHING, HELP; not NULL, MYSQL, SQL
     assert shouting_words("HELP me NOW with the API") == 2
     assert shouting_words("HELP me NOW", ("now",)) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "shouted"),
+    [
+        ("PLEASE HELP URGENT", ["PLEASE", "HELP", "URGENT"]),
+        ("I use RSA and UTXO here.", []),  # short capitals, no ordinary word: acronyms
+        ("It does NOT work.", ["NOT"]),
+        ("I DON'T know.", ["DON'T"]),
+        ("Built with CUDA, SHA256, X509 and MAX_SIZE.", []),  # digits, underscores: names
+        ("HOW TO INSTALL CUDA ON UBUNTU", ["HOW", "TO", "INSTALL", "ON", "UBUNTU"]),
+        ("it STILL DOES NOT WORK AT ALL", ["STILL", "DOES", "NOT", "WORK", "AT", "ALL"]),
+        ("I'M STUCK WITH THIS", ["I'M", "STUCK", "WITH", "THIS"]),
+        ("Use the NOT gate, or AND and OR gates.", []),  # named as code
+        ("SELECT name FROM users WHERE id IS NOT NULL", []),  # a sentence of SQL
+        ("EDIT: it works now.", []),
+        ("TCS SIGACT FOCS STOC", []),  # capitals, but no ordinary word among them
+    ],
+)
+def test_shouting_is_ordinary_words_in_capitals(text: str, shouted: list[str]) -> None:
+    assert [text[a:b] for a, b in shouting_spans(text)] == shouted
+
+
+def test_names_from_tags_inline_code_and_code_blocks_are_not_shouting() -> None:
+    assert shouting_words("It does NOT work", ("not",)) == 0
+    assert shouting_words("Why is MAX wrong? PLEASE", (), ("x = MAX_SIZE",)) == 1
+    assert shouting_words("PLEASE", (), ("x = please",)) == 1  # code's capitals only
 
 
 def test_caps_share_counts_cased_letters_only() -> None:
@@ -417,3 +445,46 @@ def test_fast_range_bins_equal_the_discretizer() -> None:
         expected = features.bins_.transform(logged)
     fast = features._one_hot_bins(logged)
     assert np.array_equal(fast.toarray(), np.asarray(expected.todense()))
+
+
+_SHOUTY = st.lists(
+    st.sampled_from(
+        [
+            "PLEASE",
+            "HELP",
+            "NOT",
+            "RSA",
+            "CUDA",
+            "INSTALL",
+            "A",
+            "I",
+            "AND",
+            "OR",
+            "NULL",
+            "SELECT",
+            "it",
+            "works",
+            "gate",
+            "x_1",
+            ".",
+            "?",
+            "!",
+            "\n",
+            ",",
+            " ",
+            " ",
+            "=",
+            ";",
+            "DON'T",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(st.one_of(_TEXT, _SHOUTY))
+def test_shouting_adds_up_over_sentences(text: str) -> None:
+    """Shouting is read sentence by sentence, so the editor's leave-one-out counts (a
+    question's minus a sentence's) are exact."""
+    whole = shouting_words(text)
+    assert whole == sum(shouting_words(text[a:b]) for a, b in split_sentences(text))

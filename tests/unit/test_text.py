@@ -122,3 +122,16 @@ def test_never_raises_and_is_deterministic(body: str) -> None:
     assert isinstance(first.text, str)
     assert first.text == first.text.strip(" \t\n\r\f\v")  # ASCII whitespace only
     assert "  " not in first.text
+
+
+def test_phrase_spans_survive_dotless_and_dotted_i() -> None:
+    """A real Stack Overflow question wrote "How can ı" (Turkish dotless i): case-insensitive
+    matching pairs it with "I", and looking its lower case up crashed a training run."""
+    from askwell.features.text_stats import count_phrases, phrase_spans
+
+    for text in ("How can ı fix it?", "How can I fix it?"):
+        spans = phrase_spans(text, ["how_do_i"])  # once: KeyError 'howcanı'
+        assert len(spans) == count_phrases(text)["how_do_i"], text
+    assert phrase_spans("How can ı fix it?", ["how_do_i"]) == []
+    assert phrase_spans("How can İ fix it?", ["how_do_i"]) == []  # no KeyError either
+    assert phrase_spans("How can I fix it?", ["how_do_i"]) == [(0, 9)]

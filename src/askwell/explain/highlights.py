@@ -11,7 +11,9 @@ The weakest sentences (the most negative effects) also get a short reason: the i
 feature group) whose contribution falls most because the sentence is there, among the ideas
 the sentence itself shows (``_shows``). Rates and shares (capitals, punctuation per word)
 move when any sentence comes or goes: a calm sentence that only dilutes them is not told
-"its punctuation or capitals".
+"its punctuation or capitals". The sentence that asks is never one to cut, whatever its
+words cost: a weak piece that asks (``asks``) is told so (``ASKING``), never "adds length
+without helping".
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy.typing as npt
 from askwell.explain.suggestions import code_lines
 from askwell.features.leave_one_out import without
 from askwell.features.text_stats import (
+    HOW_DO_I,
     count_syllables,
     mentions_error,
     split_sentences,
@@ -52,6 +55,15 @@ _REASONS = {
     "tags": "its wording",
 }
 _ANY_SENTENCE = frozenset({"length", "wording", "title wording", "tags"})  # every one adds them
+# A weak piece that asks the question: removing it would leave nothing to answer.
+ASKING = "it asks the question: keep it, and ask it as plainly as you can"
+_ENDS_ASKING = re.compile(r"\?[\"'\u201d\u2019)\]]*$")
+# Where no sentence ends with "?", the one that says what is asked ("How to skip bad lines.").
+_STATES_QUESTION = re.compile(
+    "(?:" + "|".join(p.replace(" ", r"\s+") for p in HOW_DO_I) + r"|(?:my|the)\s+question\s+is"
+    r"|i(?:\s+want|\s+would\s+like|['\u2019]d\s+like|\s+need)\s+to\s+know|i\s+wonder)\b",
+    re.IGNORECASE,
+)
 DENSE_WORDS = 25  # a sentence this long, or of long words, is what the readability ideas see
 _LIST_OR_LINK = re.compile(r"https?://|^\s*(?:[-*+]|\d+[.)])\s", re.MULTILINE)
 
@@ -84,6 +96,17 @@ def _shows(group: str, text: str) -> bool:
     if group == "structure":
         return bool(_LIST_OR_LINK.search(text))
     return False
+
+
+def asks(text: str, a: int, b: int) -> bool:
+    """Whether the piece ``text[a:b]`` of the prose ``text`` carries the question: a
+    sentence of it ends with "?", or, in prose where none does, opens by saying what is
+    asked ("How do I …", "Is there a way …", "My question is …")."""
+    piece = text[a:b]
+    sentences = [piece[x:y] for x, y in split_sentences(piece)]
+    if any(_ENDS_ASKING.search(t) for t in sentences):
+        return True
+    return "?" not in text and any(_STATES_QUESTION.match(t) for t in sentences)
 
 
 class Scorer(Protocol):
@@ -144,7 +167,8 @@ def assemble(
 ) -> list[Highlight]:
     """Highlights from each piece's effect. ``grouped(rows)`` gives the grouped contributions
     of the question and then of its variants without the pieces ``rows`` (and the group
-    names), from which the weakest pieces' reasons are read."""
+    names), from which the weakest pieces' reasons are read; a weak piece that asks the
+    question gets ``ASKING`` instead."""
     # Most negative first; ties by position, so the same text always gives the same reasons.
     order = np.lexsort((np.arange(len(spans)), effects))
     hurting = [int(i) for i in order if effects[i] < 0][:weakest]
@@ -154,7 +178,7 @@ def assemble(
         values, groups = grouped(hurting)
         drops = values[0] - values[1:]  # each piece's push, per group
         reasons = {
-            i: _reason(groups, row, text[spans[i][0] : spans[i][1]])
+            i: ASKING if asks(text, *spans[i]) else _reason(groups, row, text[slice(*spans[i])])
             for i, row in zip(hurting, drops, strict=True)
         }
     return [

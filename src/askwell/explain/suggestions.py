@@ -2,14 +2,18 @@
 
 Every rule names the catalog features behind it and the way it moves them, finds its evidence
 in the text, and has a *what-if*: the question with the suggestion applied. Where the change
-is mechanical (end the title with "?", drop "thanks in advance", lower-case a shouted word,
-collapse "!!!"), the what-if is that very edit, offered as ``edit``; where it needs the
-writer (show your code, ask in the body), a stand-in plays the part (a placeholder code
-block, a generic question) to measure what the change would be worth. A suggestion is kept
+is mechanical (title the question with the one its body asks, drop "thanks in advance",
+lower-case a shouted word, collapse "!!!"), the what-if is that very edit, offered as
+``edit``; where it needs the writer (show your code, ask in the body, name the topic in a
+tag), a stand-in plays the part (a placeholder code block, a generic question, a tag the
+model does not know) to measure what the change would be worth. A suggestion is kept
 only if its what-if raises the score; the gain is its ``effect``, and suggestions are ranked
 by it (then by id, so the same text always gives the same list). Rules never pull one
 feature two ways (tested over the whole table), so no two suggestions contradict.
 
+Advice must be advice a person would take: a rule finds its evidence only where the advice
+fits (acronyms and code are not shouting, code advice only for questions about code, a new
+title only when the body asks a question fit to be one, tag advice never against the topic).
 Nothing here judges a person's English: no rule is about grammar or spelling.
 """
 
@@ -27,6 +31,8 @@ from askwell.data.text import BodyParts
 from askwell.features.text_stats import (
     LONG_SENTENCE_WORDS,
     collapse_repeated_punctuation,
+    is_meta_site,
+    is_question_title,
     phrase_spans,
     repeated_punctuation,
     shouting_spans,
@@ -90,13 +96,69 @@ def _remove(text: str, spans: list[tuple[int, int]]) -> str:
 # --- the rules: evidence, message, what-if
 
 
-def _title_evidence(q: Question) -> str | None:
+TITLE_CHARS = 150  # the longest title Stack Exchange accepts
+TITLE_WORDS = 5  # a shorter question ("How does it work?") names no subject
+_OPENS_QUESTION = re.compile(
+    r"(?:how|what|why|when|where|which|who|whose|is|are|was|were|do|does|did|can|could"
+    r"|should|would|will|may|might|must|has|have|had|shall)\b",
+    re.I,
+)
+# "My question is: ...", "The question: ..." before the question itself.
+_QUESTION_LEAD = re.compile(r"(?:[\w']+\s+){0,3}?questions?(?:\s+(?:is|was))?\s*[:,\-]?\s+", re.I)
+# A question that leans on the text before it is no title: "Could it be harmful?", "Why
+# do they fail?" ("is it possible to ..." stands on its own).
+_POINTS_BACK = re.compile(r"\b(?:this|these|those|they|them|above|such)\b|(?<!is )\bit\b", re.I)
+_TITLE_STOP = frozenset((
+    "what", "when", "where", "which", "whose", "with", "that", "this", "from", "have", "does",
+    "should", "would", "could", "there", "their", "about", "your", "into", "some", "been",
+    "were", "will", "also", "just", "than", "then", "like", "more", "most", "very", "much",
+    "between", "using", "without",
+))  # fmt: skip
+
+
+def _subject(text: str) -> set[str]:
+    """The content words of ``text``, crudely stemmed (their first five letters)."""
+    return {w[:5] for w in (w.lower() for w in words(text)) if len(w) >= 4 and w not in _TITLE_STOP}
+
+
+def title_question(q: Question) -> str | None:
+    """The question the body asks that could be the title, or None: a sentence of the body
+    that asks (ends with "?" and opens like a question), short enough for a title, standing
+    on its own, and about the title's subject (shares two of its content words, or its
+    only one); of several, the one that shares most, then the first. None when the title
+    already asks."""
     title = q.title.strip()
-    return title if title and not title.endswith("?") else None
+    if is_question_title(title):
+        return None
+    subject, best = _subject(title), None
+    shared = min(2, len(subject)) - 1  # two words of the subject in common, or its one
+    text = q.body.text
+    for a, b in split_sentences(text):
+        sentence = " ".join(text[a:b].split())
+        lead = _QUESTION_LEAD.match(sentence)
+        if lead is not None and len(lead.group()) < len(sentence):
+            sentence = sentence[lead.end() :]
+        sentence = sentence[:1].upper() + sentence[1:]
+        n = len(subject & _subject(sentence))
+        if (
+            n > shared
+            and sentence.endswith("?")
+            and len(sentence) <= TITLE_CHARS
+            and len(words(sentence)) >= TITLE_WORDS
+            and _OPENS_QUESTION.match(sentence)
+            and not _POINTS_BACK.search(sentence)
+        ):
+            best, shared = sentence, n
+    return best
+
+
+def _title_evidence(q: Question) -> str | None:
+    return title_question(q)
 
 
 def _title_edit(q: Question) -> Question:
-    return replace(q, title=q.title.strip().rstrip(".!:;,?") + "?")
+    found = title_question(q)
+    return q if found is None else replace(q, title=found)
 
 
 def _body_question_evidence(q: Question) -> str | None:
@@ -132,20 +194,34 @@ def _noise_edit(q: Question) -> Question:
     return _with_text(q, _remove(text, cut))
 
 
-def _shouting_spans(q: Question) -> list[tuple[int, int]]:
-    return shouting_spans(q.body.text, (*q.body.inline_code, *q.tags))
+def _shouting_spans(q: Question, text: str) -> list[tuple[int, int]]:
+    return shouting_spans(text, (*q.body.inline_code, *q.tags), q.body.code_blocks)
 
 
 def _shouting_evidence(q: Question) -> str | None:
-    found = [q.body.text[a:b] for a, b in _shouting_spans(q)]
+    found = [t[a:b] for t in (q.title, q.body.text) for a, b in _shouting_spans(q, t)]
     return ", ".join(dict.fromkeys(found)) if found else None
 
 
+_SENTENCE_START = re.compile(r"(?:^|[.!?\n])[\s\"'(\[*]*$")  # what comes before one
+
+
+def _lower(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with the words at ``spans`` in lower case, but for a capital where a
+    sentence starts and the pronoun "I" ("I'M" becomes "I'm")."""
+    for a, b in reversed(spans):
+        word = text[a:b].lower()
+        if word[:1] == "i" and word[1:2] in ("'", "\u2019"):
+            word = "I" + word[1:]
+        if _SENTENCE_START.search(text, max(0, a - 12), a):
+            word = word[:1].upper() + word[1:]
+        text = text[:a] + word + text[b:]
+    return text
+
+
 def _shouting_edit(q: Question) -> Question:
-    text = q.body.text
-    for a, b in _shouting_spans(q):
-        text = text[:a] + text[a:b].lower() + text[b:]
-    return _with_text(q, text)
+    edited = _with_text(q, _lower(q.body.text, _shouting_spans(q, q.body.text)))
+    return replace(edited, title=_lower(q.title, _shouting_spans(q, q.title)))
 
 
 def _punctuation_evidence(q: Question) -> str | None:
@@ -233,10 +309,66 @@ def code_lines(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# --- what makes a question about code: not the words "code" or "function" alone (a dress
+# code, a function in mathematics, an error in a measurement) but code itself.
+
+#: Sites whose questions are about code (a question's ``site``; "stackoverflow.com" also
+#: matches its language editions and dump slices).
+CODE_SITES = (
+    "stackoverflow.com", "codereview.stackexchange.com", "dba.stackexchange.com",
+    "unix.stackexchange.com", "askubuntu.com", "superuser.com", "serverfault.com",
+)  # fmt: skip
+#: Tags that name a language or a programming library, or start with one ("python-3.x",
+#: "asp.net-mvc"); outside meta sites, whose tags are about the site.
+CODE_TAGS = (
+    "python", "java", "javascript", "typescript", "c", "c++", "c#", "objective-c", "php",
+    "ruby", "ruby-on-rails", "go", "rust", "r", "matlab", "perl", "bash", "powershell",
+    "swift", "kotlin", "scala", "haskell", "sql", "mysql", "postgresql", "sqlite",
+    "sql-server", "t-sql", "plsql", "oracle", "html", "css", "jquery", "node.js", "django",
+    "pandas", "numpy", "tensorflow", "keras", "pytorch", "qiskit", "cirq", "q#", "regex",
+    ".net", "asp.net", "vb.net", "vba", "android", "ios", "debugging",
+)  # fmt: skip
+_CODE_TAG = re.compile(
+    "(?:"
+    + "|".join(re.escape(t) for t in sorted(CODE_TAGS, key=len, reverse=True))
+    + r")(?:$|[-\d.])"
+)
+_CODE_IN_TEXT = re.compile(
+    r"(?<!\\)\b[A-Za-z][A-Za-z0-9]+_[A-Za-z0-9]{2,}"  # snake_case: read_csv (not x_i, \sum_i)
+    r"|\b[a-z]{3,}[A-Z][a-z]+"  # camelCase: readLine (not arXiv, iPhone, macOS)
+    r"|\w\.\w+\(|\b\w+\(\)"  # a call: df.head(, main()
+    r"|\b[A-Z]\w*(?:Error|Exception)\b"  # an error's name: TypeError
+    r"|\b\w+\.(?:py|js|ts|jsx|tsx|java|cpp|cs|php|rb|rs|sh|sql|ipynb|kt|swift)\b(?!\.\w)"
+    r"|(?i:\btraceback\b|\bstack\s?trace|\bsegfault|\bsegmentation fault)"
+)
+_URL = re.compile(r"https?://\S+|\bwww\.\S+")  # "wiki/The_Royal_Navy" is no identifier
+_CODE_ONLY_LINE = re.compile(r".*(?:[;{}]\s*$|==|!=|\+=|\+\+|->|=>|::).*")
+
+
+def about_code(q: Question) -> bool:
+    """Whether ``q`` is about programming: it shows code (a code block, a line only code
+    has), or, but on a meta site (whose subject is the site: code there is an example), it
+    is asked on a programming site or carries a programming tag (``CODE_SITES``,
+    ``CODE_TAGS``), or its text shows an identifier (snake_case, camelCase, a call, a source
+    file), an error's name or a stack trace."""
+    text = q.body.text
+    if q.body.code_blocks or any(
+        _CODE_SHAPE.fullmatch(line) or _CODE_ONLY_LINE.fullmatch(line)
+        for line in (text[a:b].strip() for a, b in code_lines(text))
+    ):
+        return True
+    site = q.site or ""
+    if is_meta_site(site):
+        return False
+    if any(c in site for c in CODE_SITES) or any(_CODE_TAG.match(t.lower()) for t in q.tags):
+        return True
+    return any(_CODE_IN_TEXT.search(_URL.sub(" ", t)) for t in (q.title, text))
+
+
 def _fence_evidence(q: Question) -> str | None:
     found = [q.body.text[a:b].strip() for a, b in code_lines(q.body.text)]
-    if not found:
-        return None
+    if not found or not about_code(q):
+        return None  # "y = f(x)" on a mathematics site is not code
     return f"{len(found)} line{'s' if len(found) > 1 else ''} like “{found[0][:60]}”"
 
 
@@ -253,15 +385,14 @@ def _fence_edit(q: Question) -> Question:
     return replace(q, body=body)
 
 
+_TECHNICAL = re.compile(r"\b(?:errors?|exceptions?|code|functions?|scripts?)\b")
+
+
 def _code_evidence(q: Question) -> str | None:
-    technical = bool(q.body.inline_code) or any(
-        w in q.body.text.lower() for w in ("error", "exception", "code", "function", "script")
-    )
-    return (
-        "a technical question without a code block"
-        if technical and not q.body.code_blocks and not code_lines(q.body.text)
-        else None  # code written as prose: fence-code says what to do with it
-    )
+    if q.body.code_blocks or code_lines(q.body.text):
+        return None  # code written as prose: fence-code says what to do with it
+    technical = bool(q.body.inline_code) or _TECHNICAL.search(q.body.text.lower()) is not None
+    return "a question about code without a code block" if technical and about_code(q) else None
 
 
 def _code_what_if(q: Question) -> Question:
@@ -269,12 +400,49 @@ def _code_what_if(q: Question) -> Question:
     return replace(q, body=body)
 
 
+#: Tags that name no topic: they tell who asks or how it feels, not what it is about, so
+#: nobody follows them (Stack Exchange removes them). Not "homework": on some sites it is the
+#: topic (teaching with homework).
+META_TAGS = frozenset((
+    "beginner", "beginners", "newbie", "noob", "novice", "help", "help-me", "please-help",
+    "urgent", "question", "problem", "doubt", "easy", "simple", "code", "solved",
+))  # fmt: skip
+# A tag the model does not know: the what-ifs add it to measure what one more tag (any
+# topic's) is worth, without the pull of a particular topic.
+_TOPIC_STAND_IN = "?"
+
+
+def _no_tags_evidence(q: Question) -> str | None:
+    return None if q.tags else "no tags"
+
+
+def _no_tags_what_if(q: Question) -> Question:
+    return replace(q, tags=(*q.tags, _TOPIC_STAND_IN))
+
+
+def _meta_tags(q: Question) -> list[str]:
+    if is_meta_site(q.site):
+        return []  # a meta site's tags are about the site: "bug", "help", "questions"
+    return [t for t in q.tags if t.lower() in META_TAGS]
+
+
+def _meta_tag_evidence(q: Question) -> str | None:
+    found = _meta_tags(q)
+    return ", ".join(f"“{t}”" for t in found) if found else None
+
+
+def _meta_tag_what_if(q: Question) -> Question:
+    """Each meta-tag replaced by a topic's tag (a stand-in): as many tags, one topic more."""
+    found = set(_meta_tags(q))
+    return replace(q, tags=tuple(_TOPIC_STAND_IN if t in found else t for t in q.tags))
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "title-as-question", ("title_is_question", "title_question_marks"), +1,
         _title_evidence,
-        lambda q, e: f"Your title is not a question: “{e}”. Ask what you want to know, "
-        f"e.g. “{_title_edit(q).title}” or “How do I …?”",
+        lambda q, e: (f"Your title is not a question: “{q.title.strip()}”." if q.title.strip()
+                      else "No title yet.") + f" Your body asks one that could be: “{e}”",
         _title_edit, True,
     ),
     Rule(
@@ -321,6 +489,20 @@ RULES: tuple[Rule, ...] = (
         lambda q, e: "No code block: show the code you ran and the exact error you got, "
         "formatted as code.",
         _code_what_if, False,
+    ),
+    Rule(
+        "add-tags", ("n_tags",), +1,
+        _no_tags_evidence,
+        lambda q, e: "No tags: add a tag for each topic the question is about (up to five), "
+        "so the people who follow those topics see it.",
+        _no_tags_what_if, False,
+    ),
+    Rule(
+        "topic-tags", (), +1,  # the tags' own weights: no catalog feature moves
+        _meta_tag_evidence,
+        lambda q, e: f"Replace {e} with a tag that names the topic: tags say what a question "
+        "is about, and nobody follows a tag like that.",
+        _meta_tag_what_if, False,
     ),
 )  # fmt: skip
 

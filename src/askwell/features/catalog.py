@@ -264,8 +264,8 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "shouting_words", "Shouting",
-        "ALL-CAPS words of three or more letters that are not acronyms, tags or inline "
-        "code; lower is better.",
+        "Ordinary words written in capitals to shout (\"it does NOT work\", a sentence in "
+        "capitals), not acronyms, identifiers, tags or code; lower is better.",
         "lower", "tone", "count", lambda p: p.shouting_words,
     ),
     Feature(

@@ -22,6 +22,7 @@ from askwell.records import Question
 __all__ = [
     "ACRONYMS",
     "APOLOGIES",
+    "CODE_KEYWORDS",
     "EFFORT_MARKERS",
     "GREETINGS",
     "HOW_DO_I",
@@ -29,6 +30,8 @@ __all__ = [
     "LONG_SENTENCE_WORDS",
     "NEUTRAL_GRADE",
     "NEUTRAL_READING_EASE",
+    "ORDINARY_WORDS",
+    "SHOUTED_WORDS",
     "THANKS",
     "URGENCY",
     "VAGUE_WORDS",
@@ -98,7 +101,8 @@ LEXICONS: Mapping[str, tuple[str, ...]] = {
     "how_do_i": HOW_DO_I,
 }
 
-#: ALL-CAPS words that are names, not shouting.
+#: ALL-CAPS names that a general rule could mistake for words (short capitals that are not
+#: ordinary English words are acronyms already: see ``shouting_spans``).
 ACRONYMS = frozenset((
     "API", "URL", "URI", "HTML", "CSS", "SQL", "JSON", "XML", "YAML", "HTTP", "HTTPS", "FTP",
     "SSH", "SSL", "TLS", "TCP", "UDP", "DNS", "REST", "CPU", "GPU", "TPU", "RAM", "ROM", "SSD",
@@ -110,6 +114,93 @@ ACRONYMS = frozenset((
     "SRM", "EBC", "DIPA", "NEIPA", "ESB", "DME", "LME", "BIAB", "QED", "GCD", "LCM", "ODE",
     "PDE", "CNOT", "QFT", "VQE", "QAOA", "NISQ", "MIDI",
 ))  # fmt: skip
+
+#: Words that shout in capitals on their own ("it does NOT work", "PLEASE", "URGENT"):
+#: pleas, negations, insistence and trouble. Lower case, apostrophes dropped ("DON'T": dont).
+SHOUTED_WORDS = (
+    "please", "plz", "pls", "help", "urgent", "urgently", "asap", "important", "need",
+    "needed", "must", "now", "hello", "thanks", "thank", "sorry",
+    "not", "no", "never", "nothing", "none", "nobody", "cannot", "cant", "dont", "doesnt",
+    "didnt", "isnt", "arent", "wasnt", "wont", "wouldnt", "shouldnt", "couldnt",
+    "all", "any", "anything", "everything", "anyone", "anybody", "everyone", "every",
+    "always", "only", "just", "still", "even", "really", "very", "exactly", "totally",
+    "completely", "absolutely", "definitely", "seriously", "extremely", "same", "different",
+    "whole", "huge", "big", "lot", "lots", "much", "many", "more", "most", "again", "both",
+    "without", "before", "after", "this", "that", "these", "those", "here", "the", "and",
+    "but", "you", "your", "why", "how", "what", "does", "did", "great", "best", "worst",
+    "work", "works", "working", "worked", "fail", "fails", "failed", "failing", "broken",
+    "wrong", "problem", "stuck", "crash", "crashes", "crashed", "impossible", "weird",
+)  # fmt: skip
+
+#: Short ordinary words (up to five letters): the most frequent lower-case words of the Stack
+#: Exchange prose in the shared data, less names (java, linux) and words also written as
+#: acronyms (sql, api, id). In a shouted sentence these are shouting, while a short capital
+#: word that is none of them is taken for an acronym (CUDA, RSA, UTXO).
+ORDINARY_WORDS = (
+    "hi", "im", "ive", "youre", "thats", "whats", "theres", "lets",
+    "a", "able", "about", "above", "add", "added", "after", "again", "ago", "all", "allow",
+    "along", "also", "am", "an", "and", "any", "app", "apply", "are", "area", "array", "as",
+    "ask", "asked", "at", "audio", "auto", "avoid", "aware", "away", "back", "bad", "bar",
+    "base", "based", "basic", "be", "been", "being", "below", "best", "beta", "big", "bit",
+    "block", "blog", "book", "books", "both", "box", "break", "bug", "build", "built",
+    "bunch", "but", "buy", "by", "call", "calls", "came", "can", "cant", "card", "care",
+    "cases", "cause", "cell", "chat", "check", "child", "class", "clean", "clear", "click",
+    "close", "code", "codes", "color", "come", "comes", "copy", "core", "cost", "could",
+    "cross", "data", "day", "days", "deal", "did", "disk", "do", "does", "doing", "done",
+    "dont", "down", "draw", "drive", "due", "each", "easy", "else", "email", "empty",
+    "enter", "equal", "even", "ever", "every", "exact", "exist", "extra", "fact", "fails",
+    "far", "fast", "feel", "few", "field", "file", "files", "fill", "final", "find", "fine",
+    "first", "fit", "fix", "fixed", "flag", "focus", "for", "force", "form", "forms",
+    "forum", "found", "frame", "free", "front", "full", "game", "games", "gets", "give",
+    "given", "gives", "go", "goal", "goes", "going", "good", "got", "graph", "great",
+    "grid", "guess", "guide", "guys", "had", "hand", "happy", "hard", "has", "have", "he",
+    "heard", "help", "here", "hide", "high", "his", "hit", "hold", "hope", "hours", "how",
+    "idea", "ideas", "if", "image", "in", "input", "into", "is", "issue", "it", "item",
+    "items", "its", "job", "just", "keep", "keys", "kind", "know", "known", "knows",
+    "label", "large", "last", "later", "layer", "learn", "least", "leave", "let", "level",
+    "life", "light", "like", "line", "lines", "link", "links", "list", "lists", "load",
+    "loads", "local", "log", "logic", "logs", "long", "look", "looks", "loop", "lost",
+    "lot", "lots", "love", "low", "made", "mail", "main", "major", "make", "makes", "many",
+    "map", "match", "math", "may", "maybe", "me", "mean", "means", "media", "might", "mind",
+    "mode", "model", "month", "more", "most", "move", "much", "music", "must", "my", "name",
+    "named", "names", "need", "needs", "never", "new", "next", "nice", "no", "non", "none",
+    "not", "now", "of", "off", "offer", "often", "old", "on", "once", "one", "ones", "only",
+    "open", "or", "other", "our", "out", "over", "own", "page", "pages", "paper", "part",
+    "parts", "party", "pass", "past", "per", "phone", "piece", "place", "plan", "play",
+    "plus", "point", "port", "posts", "press", "price", "print", "pull", "push", "put",
+    "query", "queue", "quick", "quite", "ran", "range", "read", "real", "reset", "right",
+    "route", "row", "rows", "rule", "rules", "run", "runs", "said", "same", "save", "saved",
+    "saw", "say", "says", "scale", "scope", "see", "seem", "seems", "seen", "self", "send",
+    "sense", "sent", "set", "sets", "setup", "share", "sheet", "short", "show", "shown",
+    "shows", "side", "sign", "since", "site", "sites", "size", "slow", "small", "solve",
+    "some", "soon", "sort", "sound", "space", "speed", "split", "stack", "start", "state",
+    "step", "steps", "still", "stop", "store", "stuck", "study", "stuff", "style", "such",
+    "sure", "tag", "take", "taken", "takes", "task", "tasks", "team", "tell", "term",
+    "terms", "test", "tests", "text", "than", "that", "the", "their", "them", "theme",
+    "then", "there", "these", "they", "thing", "think", "third", "this", "those", "three",
+    "time", "times", "tips", "to", "today", "told", "too", "tool", "tools", "top", "topic",
+    "track", "tree", "tried", "try", "turn", "two", "type", "types", "under", "unit",
+    "until", "up", "upon", "usage", "use", "used", "user", "users", "uses", "using",
+    "valid", "value", "very", "via", "video", "view", "views", "vote", "votes", "wait",
+    "want", "wants", "was", "way", "ways", "we", "web", "week", "weird", "well", "went",
+    "were", "what", "when", "which", "while", "white", "who", "whole", "why", "width",
+    "will", "wish", "with", "word", "words", "work", "works", "world", "worth", "would",
+    "write", "wrong", "wrote", "year", "years", "yet", "you", "your", "zero"
+)  # fmt: skip
+
+#: Capitals that are code in a sentence that reads as code (SQL, logic gates): "LEFT JOIN ...
+#: WHERE x IS NOT NULL", "the AND and OR gates".
+CODE_KEYWORDS = (
+    "select", "insert", "update", "delete", "create", "alter", "drop", "table", "from",
+    "where", "join", "inner", "outer", "left", "right", "full", "cross", "group", "order",
+    "by", "having", "union", "all", "any", "distinct", "into", "values", "set", "null", "is",
+    "in", "not", "and", "or", "as", "on", "exists", "like", "between", "case", "when", "then",
+    "else", "end", "begin", "declare", "primary", "foreign", "key", "index", "unique",
+    "default", "limit", "top", "asc", "desc", "count", "sum", "max", "min", "avg", "with",
+    "go", "exec", "procedure", "trigger", "view", "cursor", "commit", "rollback", "before",
+    "after", "varchar", "int", "char", "date", "true", "false", "xor", "nand", "nor", "xnor",
+    "cnot", "if",
+)  # fmt: skip
 
 LONG_SENTENCE_WORDS = 35  # above this a sentence is hard to follow (plain-language guides)
 NEUTRAL_READING_EASE = 65.0  # no prose: the middle of Flesch's "plain English" band ...
@@ -131,6 +222,11 @@ _NEXT_VISIBLE = re.compile(r"\s*(\S)")
 
 _TRIE_PIECE = {" ": r"\s+", "'": "['\u2019]?"}
 _SQUEEZE = re.compile(r"[\s'\u2019]+")  # what _TRIE_PIECE lets vary between spellings
+
+
+def is_meta_site(site: str | None) -> bool:
+    """Meta sites discuss the site itself (``x.meta.stackexchange.com``, ``meta.x.net``)."""
+    return site is not None and (".meta." in site or site.startswith("meta."))
 
 
 def _trie(phrases: Iterable[str]) -> str:
@@ -167,7 +263,43 @@ _UPPER = r"A-Z\xc0-\xd6\xd8-\xde\u0391-\u03a9\u0401\u0410-\u042f"  # Latin, Gree
 _LOWER = r"a-z\xdf-\xf6\xf8-\xff\u03ac-\u03ce\u0430-\u045f"
 _UPPER_RUN = re.compile(f"[{_UPPER}]+")
 _CASED_RUN = re.compile(f"[{_UPPER}{_LOWER}]+")
-_CAPS_WORD = re.compile(rf"(?<!\w)[{_UPPER}]{{3,}}(?!\w)")
+# An ALL-CAPS word: letters only (identifiers with digits or underscores, SHA256, MAX_SIZE,
+# are never words), with inner apostrophes (DON'T).
+_CAPS_WORD = re.compile(rf"(?<!\w)[{_UPPER}]+(?:['\u2019][{_UPPER}]+)*(?!\w)")
+_TWO_CAPITALS = re.compile(f"[{_UPPER}]{{2}}")  # no two in a row: nothing to look at
+_CODE_CAPITALS = re.compile(r"(?<![^\W\d_])[A-Z]{2,}(?![^\W\d_])")  # NULL, MAX in MAX_SIZE
+# Capitals that mark a sentence as code on their own, or as a pair.
+_CODE_MARKERS = frozenset((
+    "select", "insert", "join", "null", "varchar", "union", "distinct", "having", "exists",
+    "xor", "nand", "nor", "xnor", "cnot",
+))  # fmt: skip
+_CODE_PAIR = re.compile(
+    r"(?<!\w)(?:GROUP BY|ORDER BY|INSERT INTO|DELETE FROM|(?:PRIMARY|FOREIGN) KEY"
+    r"|(?:CREATE|ALTER|DROP) (?:TABLE|INDEX|VIEW|PROCEDURE|TRIGGER|DATABASE|SCHEMA))(?!\w)"
+)
+# Code written as a sentence: snake_case, a method call, a comparison, an assignment, a
+# statement's closing ";".
+_CODE_SHAPE = re.compile(r"[A-Za-z0-9]_[A-Za-z0-9]|\w\.\w+\(|==|!=|<>|:=|\s=\s|;$")
+_LOGIC = frozenset(("and", "or", "not", "xor", "nand", "nor", "xnor"))
+# SQL words rarely shouted: two of them make a sentence code ("WHEN 1 THEN", "TABLE ACCESS BY
+# INDEX").
+_SQL = frozenset((
+    "select", "insert", "update", "delete", "create", "alter", "drop", "table", "join",
+    "where", "group", "order", "having", "union", "values", "null", "exists", "between",
+    "case", "when", "then", "else", "end", "begin", "declare", "primary", "foreign", "key",
+    "index", "distinct", "limit", "varchar", "char", "int", "procedure", "trigger", "cursor",
+    "commit", "rollback", "exec", "set",
+))  # fmt: skip
+# A capital word named as a piece of code: "the NOT gate", "an UPDATE statement".
+_CODE_NOUN = re.compile(
+    r"[ \t]+(?:gates?|operators?|operations?|clauses?|statements?|keywords?|quer(?:y|ies)"
+    r"|commands?|constraints?|conditions?|triggers?|functions?|joins?|instructions?)(?!\w)"
+)
+_RUN_GAP = re.compile(r",?[ \t]+")  # between the words of a run of capitals
+SHOUTED_SENTENCE_CAPS = 0.6  # of a sentence's cased letters: above this it is in capitals
+_SHOUTED = frozenset(SHOUTED_WORDS)
+_ORDINARY = _SHOUTED | frozenset(ORDINARY_WORDS)
+_CODE_KEYWORDS = frozenset(CODE_KEYWORDS)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 # . , ; : ! ? … ' " brackets, curly quotes, guillemets, en and em dashes, hyphen
 _PUNCTUATION = re.compile(r"[.,;:!?\u2026'\"()\[\]{}\u2018\u2019\u201c\u201d\xab\xbb\u2013\u2014-]")
@@ -376,35 +508,104 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def shouting_spans(text: str, allowed: Iterable[str] = ()) -> list[tuple[int, int]]:
-    """Spans of the ALL-CAPS words of at least three letters that are neither in
-    ``ACRONYMS`` nor among the letter runs of ``allowed`` (e.g. inline code and tags:
-    ``NULL`` is not shouting)."""
-    return _shouting(text, _allowed_names(allowed))
+def shouting_spans(
+    text: str, allowed: Iterable[str] = (), code: Iterable[str] = ()
+) -> list[tuple[int, int]]:
+    """Spans of the words of ``text`` written in capitals to shout.
+
+    Capitals are how names are written too, so a capital word counts only when it reads as
+    ordinary English: on its own, a word of ``SHOUTED_WORDS`` ("it does NOT work",
+    "PLEASE"); in a shouted context (a sentence mostly in capitals, or a run of three or
+    more capital words, holding an ordinary word and another word, ordinary or of six
+    letters or more), also any ``ORDINARY_WORDS`` and any word of six letters or more.
+
+    Never shouting: a short capital word that is no ordinary word (an acronym, whatever the
+    site: RSA, UTXO, CUDA), identifiers (with digits or underscores: SHA256, MAX_SIZE),
+    ``ACRONYMS``, the letter runs of ``allowed`` (inline code and tags), the capital words
+    of ``code`` (code blocks), a word named as code ("the NOT gate"), and the keywords of a
+    sentence that reads as code (SQL, logic gates). Each sentence is read on its own, so
+    the counts add up over sentences; linear in the text's length."""
+    return _shouting(text, _allowed_names(allowed, code))
 
 
 def _shouting(text: str, names: frozenset[str]) -> list[tuple[int, int]]:
     """``shouting_spans`` with the allowed names already upper-cased (``_allowed_names``)."""
+    if _TWO_CAPITALS.search(text) is None:
+        return []  # the usual sentence: at most single capitals
+    found: list[tuple[int, int]] = []
+    for a, b in split_sentences(text):
+        found += _shouting_in(text, a, b, names)
+    return found
+
+
+def _shouting_in(text: str, a: int, b: int, names: frozenset[str]) -> list[tuple[int, int]]:
+    """The shouted words of the sentence ``text[a:b]``."""
+    caps = list(_CAPS_WORD.finditer(text, a, b))
+    if not caps:
+        return []
+    keys = [m.group().replace("'", "").replace("\u2019", "").lower() for m in caps]
+    code = _reads_as_code(text, a, b, caps, keys)
+    named = [
+        k.upper() in ACRONYMS
+        or k.upper() in names
+        or (code and k in _CODE_KEYWORDS)
+        or _CODE_NOUN.match(text, m.end(), b) is not None
+        for m, k in zip(caps, keys, strict=True)
+    ]
+    ordinary = [not n and len(k) >= 2 and k in _ORDINARY for k, n in zip(keys, named, strict=True)]
+    wordy = [o or (not n and len(k) >= 6) for o, n, k in zip(ordinary, named, keys, strict=True)]
+    loud = [False] * len(caps)  # in a shouted context
+    if not code and any(ordinary) and sum(wordy) >= 2:
+        upper, cased = _case_counts(text[a:b])
+        if upper > SHOUTED_SENTENCE_CAPS * cased:
+            loud = [True] * len(caps)
+        else:  # runs of capital words in a calm sentence: "it STILL DOES NOT WORK AT ALL"
+            start = 0
+            for i in range(1, len(caps) + 1):
+                if i < len(caps) and _RUN_GAP.fullmatch(text, caps[i - 1].end(), caps[i].start()):
+                    continue
+                if i - start >= 3 and any(ordinary[start:i]) and sum(wordy[start:i]) >= 2:
+                    loud[start:i] = [True] * (i - start)
+                start = i
     return [
         m.span()
-        for m in _CAPS_WORD.finditer(text)
-        if m.group() not in ACRONYMS and m.group() not in names
+        for m, k, n, o, s in zip(caps, keys, named, ordinary, loud, strict=True)
+        if not n
+        and k != "i"
+        and ((len(k) >= 2 and k in _SHOUTED) or (s and (o or k == "a" or len(k) >= 6)))
     ]
 
 
-def shouting_words(text: str, allowed: Iterable[str] = ()) -> int:
+def _reads_as_code(text: str, a: int, b: int, caps: list[re.Match[str]], keys: list[str]) -> bool:
+    """Whether the sentence ``text[a:b]``, with capital words ``caps`` (lower-cased:
+    ``keys``), is code: code-shaped, two logic gates or SQL words, a code-only keyword or
+    pair, or a lone keyword on its line ("AND" between lines of a query)."""
+    return (
+        _CODE_SHAPE.search(text, a, b) is not None
+        or len({k for k in keys if k in _LOGIC}) >= 2
+        or len({k for k in keys if k in _SQL}) >= 2
+        or any(k in _CODE_MARKERS for k in keys)
+        or _CODE_PAIR.search(text, a, b) is not None
+        or (len(caps) == 1 and keys[0] in _CODE_KEYWORDS and caps[0].span() == (a, b))
+    )
+
+
+def shouting_words(text: str, allowed: Iterable[str] = (), code: Iterable[str] = ()) -> int:
     """How many words ``shouting_spans`` finds."""
-    return len(shouting_spans(text, allowed))
+    return len(shouting_spans(text, allowed, code))
 
 
 def phrase_spans(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
     """Spans of the phrases of the lexicons ``names`` (see ``LEXICONS``) in ``text``, as
     ``count_phrases`` finds them, case-insensitive."""
     wanted = set(names)
+    # Case-insensitive matching also pairs "I" with the dotless "ı" and the dotted "İ",
+    # whose lower case is no phrase of the lexicons: count_phrases (on the lower-cased text)
+    # does not count those, so neither does this.
     return [
         m.span()
         for m in _LEXICON_ANY_CASE.finditer(text)
-        if _LEXICON_OF[_SQUEEZE.sub("", m.group().lower())] in wanted
+        if _LEXICON_OF.get(_SQUEEZE.sub("", m.group().lower())) in wanted
     ]
 
 
@@ -466,9 +667,17 @@ class Tally:
         )
 
 
-def _allowed_names(allowed: Iterable[str]) -> frozenset[str]:
-    """Letter runs that are names, not shouting (from inline code and tags), upper-cased."""
-    return frozenset(run.upper() for s in allowed for run in _LETTER_RUN.findall(s))
+def _allowed_names(allowed: Iterable[str], code: Iterable[str] = ()) -> frozenset[str]:
+    """Names, not shouting, upper-cased: the letter runs of ``allowed`` (inline code and
+    tags) and the capital words of ``code`` (code blocks)."""
+    runs = frozenset(run.upper() for s in allowed for run in _LETTER_RUN.findall(s))
+    return runs | _code_names(tuple(code))
+
+
+@functools.lru_cache(maxsize=256)
+def _code_names(code: tuple[str, ...]) -> frozenset[str]:
+    """The capital words of code blocks (a question's what-ifs share its blocks: read once)."""
+    return frozenset(w for block in code for w in _CODE_CAPITALS.findall(block))
 
 
 def tally(text: str, names: frozenset[str] = frozenset()) -> Tally:
@@ -507,7 +716,7 @@ class QuestionParts:
     any run of its sentences, from the same read."""
 
     question: Question
-    names: frozenset[str]  # not shouting: from inline code and tags
+    names: frozenset[str]  # not shouting: from inline code, tags and code blocks
     title_words: int
     title: Tally
     sentences: list[tuple[int, int, list[str]]]  # (start, end, words) in body.text
@@ -569,7 +778,7 @@ def question_parts(
     """Read ``question`` once, piece by piece. ``memo`` keeps each piece's tally for other
     reads in the same request: a what-if shares most of its sentences with the question."""
     body = question.body
-    names = _allowed_names((*body.inline_code, *question.tags))
+    names = _allowed_names((*body.inline_code, *question.tags), body.code_blocks)
     text = body.text
     memo = {} if memo is None else memo
 
