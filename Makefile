@@ -7,10 +7,11 @@ BIN := $(VENV)/bin
 DATA ?= var/dataset
 BUILD_INPUTS := pyproject.toml setup.py src/askwell/data/_html.pyx
 
-# The bundled default model: trained by the project's own pipeline on every dump in
-# $(SHARED_DATA)/stackexchange; see src/askwell/assets/default.card.md. Logistic regression,
-# not the blend: within validation noise of it, it passes the behavioural tests (the blend's
-# trees score a non-question high) and its contributions are exact and additive.
+# The bundled models, trained by the project's own pipeline: the answer model on every dump in
+# $(SHARED_DATA)/stackexchange (src/askwell/assets/default.card.md), the closing model on the
+# Stack Overflow closing data with the recipe in configs/closing.yaml (closing.card.md). Both
+# logistic regression, not the blend: its contributions are exact and additive, and for the
+# answer model the blend was within validation noise (its trees score a non-question high).
 SHARED_DATA ?= ../shared/data
 MODEL_WORK := var/model
 ASSETS := src/askwell/assets
@@ -22,7 +23,7 @@ help:
 	@echo "make run             start the editor on the bundled model: http://localhost:8000/"
 	@echo "make data DUMP=<dump folder | Posts.xml | site .7z | SEDE .csv> [DUMP=...]"
 	@echo "make test            lint, type-check and run the whole test suite (starts PostgreSQL)"
-	@echo "make model           retrain the bundled default model and its card on ../shared/data"
+	@echo "make model           retrain the bundled answer and closing models and their cards"
 	@echo "make bench-ingest    the ingestion benchmark (writes bench/results/)"
 	@echo "make bench-quality   the model quality benchmark (writes bench/results/)"
 	@echo "make bench-latency   the explanation latency benchmark (writes bench/results/)"
@@ -67,6 +68,11 @@ model: $(VENV)/.installed
 	$(BIN)/askwell labels $(MODEL_WORK)/dataset --out $(MODEL_WORK)/labels.json
 	$(BIN)/askwell train $(MODEL_WORK)/dataset --label $(DEFAULT_LABEL) --model logreg \
 		--labels $(MODEL_WORK)/labels.json --out $(ASSETS)/default.askwell
+	$(BIN)/askwell ingest $(SHARED_DATA)/stackoverflow-closed/train-sample.csv \
+		--out $(MODEL_WORK)/closing-dataset
+	$(BIN)/askwell data check $(MODEL_WORK)/closing-dataset
+	$(BIN)/askwell train $(MODEL_WORK)/closing-dataset --config configs/closing.yaml \
+		--out $(ASSETS)/closing.askwell
 
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest

@@ -84,13 +84,33 @@ class TrainSettings(_Strict):
     """What to learn and how (askwell train); see askwell.models.train.TrainConfig."""
 
     label: str = Field("good_answer_within_7d", description="a name from the labels registry")
-    split: Literal["time", "author", "random"] = "time"
+    split: Literal["time", "author", "first_tag", "random"] = "time"
     model: Literal["logreg", "lightgbm", "blend"] = "logreg"
     seed: int = 0
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the training part")
     max_word_features: int = Field(20_000, ge=0)
     max_char_features: int = Field(5_000, ge=0)
+    word_ngrams: int = Field(2, ge=1, le=4, description="longest word n-gram")
+    word_punctuation: bool = Field(
+        False, description="'?', '!' and one-letter words count as words"
+    )
+    char_ngrams: tuple[int, int] = Field((3, 5), description="title character n-gram lengths")
+    grid_c: tuple[float, ...] = Field(
+        (0.03, 0.1, 0.3, 1.0, 3.0), min_length=1, description="logreg: inverse penalties tried"
+    )
+    live_label_rate: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="the label's rate on the live site, when the training sample's differs "
+        "by construction (closed: 0.06); scores are moved to it for people",
+    )
+    verdict_multiples: tuple[float, float] = Field(
+        (1.0, 3.0),
+        description="closing risk cut-offs of the headline, as multiples of live_label_rate: "
+        "below the first, ready to post; from the second on, likely to be closed",
+    )
     use_catalog: bool = True
     use_tags: bool = True
     moderate_bins: int = Field(

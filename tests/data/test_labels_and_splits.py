@@ -76,7 +76,7 @@ def test_random_split_is_seeded(inputs: LabelInputs) -> None:
 
 
 def test_unknown_split_and_label_list_the_valid_names() -> None:
-    with pytest.raises(UnknownSplitError, match="valid splits are author, random, time"):
+    with pytest.raises(UnknownSplitError, match="valid splits are author, first_tag, random, time"):
         split(pd.DataFrame(), "chronological")
     with pytest.raises(KeyError, match="valid labels are accepted, answered"):
         get_label("good")

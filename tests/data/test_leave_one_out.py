@@ -99,3 +99,32 @@ def test_the_unchecked_text_transforms_equal_scikit_learn_s(questions: list[Ques
     counts = features.word_._count_vocab(texts["word"], fixed_vocab=True)[1]
     theirs = features.word_._tfidf.transform(counts)
     assert (_tfidf(features.word_._tfidf, counts.copy()) != theirs).nnz == 0
+
+
+@pytest.mark.parametrize("longest", [1, 3, 4])
+def test_variant_word_rows_hold_for_every_n_gram_length(
+    questions: list[Question], longest: int
+) -> None:
+    """The closing model reads word 1-3-grams with "?" and "!" as words: every n-gram that
+    straddles a removed sentence must leave, and those joining its neighbours come in."""
+    from askwell.features.pipeline import QuestionFeatures
+
+    features = QuestionFeatures(
+        use_catalog=False,
+        max_word_features=50_000,
+        max_char_features=0,
+        use_tags=False,
+        word_ngrams=longest,
+        word_punctuation=True,
+        min_df=1,
+    ).fit(questions)
+    assert features.word_.ngram_range == (1, longest)
+    checked = 0
+    for q in questions:
+        spans = pieces(q.body.text)
+        fast = features.transform_editor(q, spans).x
+        slow = features.transform([q, *(without(q, a, b) for a, b in spans)])
+        assert fast.shape == slow.shape
+        assert abs(fast - slow).max() < 1e-6 if fast.nnz else True
+        checked += len(spans) > 1
+    assert checked > 100

@@ -51,3 +51,29 @@ def test_empty_or_mismatched_validation_is_refused() -> None:
         Bands.fit([], [])
     with pytest.raises(ValueError, match="same, non-zero size"):
         Bands.fit([1, 0], [0.5])
+
+
+def test_risk_bands_cut_at_multiples_of_the_live_rate() -> None:
+    from askwell.models.bands import LIKELY_CLOSED, NEEDS_WORK, READY, RiskBands
+
+    rng = np.random.default_rng(0)
+    closed = rng.integers(0, 2, 2000)
+    risk = np.clip(0.02 + 0.2 * closed * rng.random(2000), 0, 1)
+    bands = RiskBands.fit(closed, risk, live_rate=0.06, multiples=(1.0, 3.0))
+    assert (bands.low, bands.high) == pytest.approx((0.06, 0.18))
+    assert bands.name(0.059) == READY and bands.name(0.06) == NEEDS_WORK
+    assert bands.name(0.18) == LIKELY_CLOSED
+    assert sum(s.n for s in bands.stats) == 2000
+
+
+def test_risk_band_evidence_is_stated_at_the_live_rate() -> None:
+    """Half the sample is closed; the band's share is reweighted to the live 6%."""
+    from askwell.models.bands import READY, RiskBands
+
+    closed = np.array([1] * 100 + [0] * 100)
+    risk = np.full(200, 0.01)  # every question in one band: its share is the live rate
+    bands = RiskBands.fit(closed, risk, live_rate=0.06, multiples=(1.0, 3.0))
+    assert bands.of(0.01).name == READY
+    assert bands.of(0.01).closed_rate == pytest.approx(0.06)
+    with pytest.raises(ValueError, match="both kinds"):
+        RiskBands.fit(np.zeros(5), np.zeros(5), 0.06, (1.0, 3.0))

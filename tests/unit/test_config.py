@@ -20,8 +20,14 @@ def test_defaults_without_any_layer() -> None:
 
 
 def test_shipped_config_is_valid_and_matches_the_defaults() -> None:
-    for path in sorted((REPO / "configs").glob("*.yaml")):
-        assert get_settings(path, environ={}) == Settings(), path
+    assert get_settings(REPO / "configs" / "askwell.yaml", environ={}) == Settings()
+
+
+def test_the_closing_recipe_differs_from_the_defaults_only_in_training() -> None:
+    recipe = get_settings(REPO / "configs" / "closing.yaml", environ={})
+    assert recipe.model_copy(update={"train": Settings().train}) == Settings()
+    assert recipe.train.label == "closed" and recipe.train.live_label_rate == 0.06
+    assert recipe.train.word_ngrams == 3 and recipe.train.word_punctuation
 
 
 def test_layers_override_in_order(tmp_path: Path) -> None:

@@ -12,6 +12,10 @@ read as False: training and evaluation drop it.
   votes. The cohort median is part of the label's definition, like a rank; no model sees it.
 - ``answered``, ``accepted``, ``score_positive``, ``good_answer_within_7d``: what the product
   promises, that a better question gets answered (well, and soon).
+- ``closed``: the community closed the question (on the Stack Overflow closing data, as not a
+  real question, off topic, not constructive or too localized). Its *good* outcome is the
+  negative one: askwell's models always predict the good outcome (here: staying open), so
+  a higher score is better for every label, and the closing risk is one minus it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from askwell.errors import AskwellError, InputError
 
 QUESTION_COLUMNS = [
     "site", "id", "creation_date", "score", "answer_count", "accepted_answer_id",
-    "owner_user_id", "title", "body_text", "source",
+    "owner_user_id", "title", "tags", "body_text", "source", "closed", "close_reason",
+    "owner_reputation",  # for the card's slice by reputation only: never a feature
 ]  # fmt: skip
 
 
@@ -66,6 +71,9 @@ class Label:
     description: str
     needs_split: bool
     compute: Callable[[LabelInputs], pd.Series]  # nullable boolean, aligned on questions
+    # Whether True is the good outcome. Models learn the good outcome: a question's score is
+    # the chance of it (``good``), whatever the label's own polarity.
+    positive_is_good: bool = True
 
     def __call__(self, inputs: LabelInputs) -> pd.Series:
         if self.needs_split and "part" not in inputs.questions:
@@ -73,6 +81,12 @@ class Label:
                 f"label {self.name!r} needs a split: its median is the training portion's"
             )
         return self.compute(inputs).astype("boolean").rename(self.name)
+
+    def good(self, inputs: LabelInputs) -> pd.Series:
+        """The good outcome per question (nullable boolean): the label, or its negation
+        when True is the bad outcome (``closed``)."""
+        values = self(inputs)
+        return values if self.positive_is_good else ~values
 
 
 def _score_above_median(inputs: LabelInputs) -> pd.Series:
@@ -127,6 +141,11 @@ def _good_answer_within_7d(inputs: LabelInputs) -> pd.Series:
     return within.fillna(False).where(known)
 
 
+def _closed(inputs: LabelInputs) -> pd.Series:
+    """Known where the source says: a dump (ClosedDate) or the closing data (OpenStatus)."""
+    return inputs.questions["closed"]
+
+
 LABELS: dict[str, Label] = {
     label.name: label
     for label in (
@@ -153,6 +172,14 @@ LABELS: dict[str, Label] = {
             "are in the dataset).",
             False,
             _good_answer_within_7d,
+        ),
+        Label(
+            "closed",
+            "Closed by the community (as not a real question, off topic, not constructive or "
+            "too localized); the good outcome is staying open.",
+            False,
+            _closed,
+            positive_is_good=False,
         ),
     )
 }

@@ -4,6 +4,8 @@
   validation slice carved from the end of train. What a deployed model faces: the future.
 - ``author``: every author's questions fall in one part only, so a model cannot recognise a
   person's style instead of judging the question.
+- ``first_tag``: every first tag (per site) falls in one part only, so the test questions are
+  on subjects the model never saw in training: how it does on a new community.
 - ``random``: for comparison only, to show how much leakage flatters a model.
 
 Identical title + body pairs are removed first (the earliest is kept), so the same text can
@@ -128,6 +130,11 @@ def _author(frame: pd.DataFrame, config: SplitConfig) -> pd.Series:
     return _grouped(groups, config)
 
 
+def _first_tag(frame: pd.DataFrame, config: SplitConfig) -> pd.Series:
+    first = frame["tags"].map(lambda tags: str(tags[0]) if len(tags) else "(no tags)")
+    return _grouped(frame["site"].astype(str) + "/" + first, config)
+
+
 def _random(frame: pd.DataFrame, config: SplitConfig) -> pd.Series:
     groups = frame["site"].astype(str) + "/" + frame["id"].astype(str)
     return _grouped(groups, config)
@@ -136,6 +143,7 @@ def _random(frame: pd.DataFrame, config: SplitConfig) -> pd.Series:
 STRATEGIES: dict[str, Callable[[pd.DataFrame, SplitConfig], pd.Series]] = {
     "time": _time,
     "author": _author,
+    "first_tag": _first_tag,
     "random": _random,
 }
 

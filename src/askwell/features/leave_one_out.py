@@ -4,7 +4,7 @@ one read of the question.
 The editor's highlights score the question once without each sentence. Re-reading each
 variant from scratch costs the square of the text's length; here the question is read once,
 piece by piece (``text_stats.question_parts``: the catalog's counts add up over sentences,
-and so do the word n-grams but for the two that straddle a removed sentence), and each
+and so do the word n-grams but for those that straddle a removed sentence), and each
 variant's counts are the question's minus the passage's. The rows equal those that
 ``QuestionFeatures.transform`` gives the variants (tested on real questions).
 """
@@ -51,10 +51,12 @@ def word_counts(
     tokens: Tokens,
     vocabulary: dict[str, int],
     dtype: type[np.floating],
+    longest: int = 2,
 ) -> sparse.csr_matrix:
-    """Unigram and bigram counts (a CountVectorizer's, over ``question_text``) of the
-    question, then of it without each range of sentences: 1 + len(ranges) rows, columns by
-    ``vocabulary``. ``tokens`` is the vectorizer's preprocessing and tokenising of a text."""
+    """Word n-gram counts, n from 1 to ``longest`` (a CountVectorizer's, over
+    ``question_text``) of the question, then of it without each range of sentences:
+    1 + len(ranges) rows, columns by ``vocabulary``. ``tokens`` is the vectorizer's
+    preprocessing and tokenising of a text."""
     q = parts.question
     text = q.body.text
     title = tokens(q.title)
@@ -67,14 +69,17 @@ def word_counts(
         n += len(found)
     every = [*title, *(t for found in sentences for t in found)]
     every += [t for code in q.body.code_blocks for t in tokens(code)]
-    # Each position's unigram column and that of the bigram starting there (-1: not in the
+    # Per length, each position's column of the n-gram starting there (-1: not in the
     # vocabulary); a variant's counts are the question's minus its passage's positions.
-    uni = np.array([vocabulary.get(t, -1) for t in every], dtype=np.int64)
-    bi = np.array(
-        [vocabulary.get(f"{every[j]} {every[j + 1]}", -1) for j in range(len(every) - 1)],
-        dtype=np.int64,
-    )
-    base = np.concatenate([uni, bi])
+    grams = [
+        np.array(
+            [vocabulary.get(" ".join(every[j : j + size]), -1) for j in range(n_grams)],
+            dtype=np.int64,
+        )
+        for size in range(1, longest + 1)
+        for n_grams in [max(len(every) - size + 1, 0)]
+    ]
+    base = np.concatenate(grams)
     base = base[base >= 0]
     rows_out, cols_out, vals_out = (
         [np.zeros(len(base), dtype=np.int64)],
@@ -84,17 +89,21 @@ def word_counts(
     for r, rng in enumerate(ranges, start=1):
         p = offsets[rng.start]
         end = offsets[rng.stop - 1] + len(sentences[rng.stop - 1])
-        # Out: the passage's unigrams and every bigram touching it; in: the bigram that
-        # now joins its neighbours.
-        gone = np.concatenate([uni[p:end], bi[max(p - 1, 0) : min(end, len(bi))]])
+        # Out: every n-gram touching the passage; in: those that now join its neighbours
+        # (k words before it, the rest after it).
+        gone = np.concatenate(
+            [g[max(p - size + 1, 0) : min(end, len(g))] for size, g in enumerate(grams, 1)]
+        )
         gone = gone[gone >= 0]
-        joined = (
-            vocabulary.get(f"{every[p - 1]} {every[end]}", -1) if p > 0 and end < len(every) else -1
-        )
-        cols = np.concatenate([base, gone, [joined] if joined >= 0 else []]).astype(np.int64)
-        vals = np.concatenate(
-            [np.ones(len(base)), -np.ones(len(gone)), np.ones(len(cols) - len(base) - len(gone))]
-        )
+        joined = [
+            vocabulary.get(" ".join(every[p - k : p] + every[end : end + size - k]), -1)
+            for size in range(2, longest + 1)
+            for k in range(1, size)
+            if p - k >= 0 and end + size - k <= len(every)
+        ]
+        joined = [j for j in joined if j >= 0]
+        cols = np.concatenate([base, gone, joined]).astype(np.int64)
+        vals = np.concatenate([np.ones(len(base)), -np.ones(len(gone)), np.ones(len(joined))])
         rows_out.append(np.full(len(cols), r))
         cols_out.append(cols)
         vals_out.append(vals)

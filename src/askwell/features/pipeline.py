@@ -28,6 +28,8 @@ from askwell.features.leave_one_out import sentence_ranges, without, word_counts
 from askwell.features.text_stats import Tally, question_parts
 from askwell.records import Question
 
+_WORDS_AND_MARKS = r"(?u)\b\w+\b|[?!]"
+
 
 def question_text(question: Question) -> str:
     """Title, prose and code, as one string for the word vectoriser."""
@@ -53,6 +55,9 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     Setting ``max_word_features`` or ``max_char_features`` to 0 leaves that part out, and
     ``use_catalog=False`` or ``use_tags=False`` leaves that part out (for ablations).
+    ``word_ngrams`` is the longest word n-gram; ``word_punctuation`` keeps "?" and "!" as
+    words and one-letter words too ("is there a way ?" and "plz help !!!" read differently);
+    ``char_ngrams`` the title's character n-gram lengths.
     """
 
     def __init__(
@@ -63,6 +68,9 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         min_df: int = 2,
         use_tags: bool = True,
         moderate_bins: int = 5,
+        word_ngrams: int = 2,
+        word_punctuation: bool = False,
+        char_ngrams: tuple[int, int] = (3, 5),
     ) -> None:
         self.use_catalog = use_catalog
         self.max_word_features = max_word_features
@@ -70,6 +78,9 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.min_df = min_df
         self.use_tags = use_tags
         self.moderate_bins = moderate_bins
+        self.word_ngrams = word_ngrams
+        self.word_punctuation = word_punctuation
+        self.char_ngrams = char_ngrams
 
     def fit(self, questions: Sequence[Question], y: Any = None) -> Self:
         self.catalog_names_ = feature_names() if self.use_catalog else []
@@ -159,8 +170,8 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         check_is_fitted(self, "catalog_names_")
         variants = [without(question, a, b) for a, b in spans]
         everyone = [question, *variants, *others]
-        if self.word_ is not None and self.word_.ngram_range != (1, 2):
-            # word_counts below counts unigrams and bigrams only
+        if self.word_ is not None and self.word_.ngram_range[0] != 1:
+            # word_counts below counts every n-gram from single words up
             return EditorRows(self.transform(everyone), feature_matrix([question])[0])
         # Every what-if is read from pieces too: under another title only, from the
         # question's own parts; otherwise anew, but each sentence it shares with the
@@ -197,8 +208,9 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
                 return found
 
             vocabulary, dtype = self.word_.vocabulary_, self.word_.dtype
-            blocks = [word_counts(parts, ranges, tokens, vocabulary, dtype)]
-            blocks += [word_counts(p, [], tokens, vocabulary, dtype) for p in theirs]
+            longest = self.word_.ngram_range[1]
+            blocks = [word_counts(parts, ranges, tokens, vocabulary, dtype, longest)]
+            blocks += [word_counts(p, [], tokens, vocabulary, dtype, longest) for p in theirs]
             counts = sparse.vstack(blocks, format="csr")
         x = self.transform_with_catalog(everyone, catalog, counts)
         own_values = catalog[0] if catalog is not None else feature_matrix([question])[0]
@@ -245,9 +257,10 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
             max_features=self.max_word_features,
             min_df=self.min_df,
             max_df=0.5,
-            ngram_range=(1, 2),
+            ngram_range=(1, self.word_ngrams),
             sublinear_tf=True,
             strip_accents="unicode",
+            token_pattern=_WORDS_AND_MARKS if self.word_punctuation else r"(?u)\b\w\w+\b",
             dtype=np.float32,
         )
 
@@ -259,7 +272,7 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def _char(self) -> TfidfVectorizer:
         return TfidfVectorizer(
             analyzer="char_wb",
-            ngram_range=(3, 5),
+            ngram_range=self.char_ngrams,
             max_features=self.max_char_features,
             min_df=self.min_df,
             sublinear_tf=True,

@@ -72,3 +72,63 @@ class Bands:
         """Uncertain, or so close to a cut-off that the band could as well be the other."""
         near = min(abs(p - self.low), abs(p - self.high)) < REVIEW_MARGIN
         return self.name(p) == UNCERTAIN or near
+
+
+READY = "ready to post"
+NEEDS_WORK = "needs work"
+LIKELY_CLOSED = "likely to be closed"
+VERDICT_NAMES = (READY, NEEDS_WORK, LIKELY_CLOSED)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The headline a person reads first, from the closing risk at the live site's rate.
+
+    The cut-offs are multiples of that rate (``RiskBands.fit``): below it, a question is less
+    likely to be closed than the typical one ("ready to post"); past ``high`` times it, far
+    more ("likely to be closed": its closing reason is what to fix first)."""
+
+    name: str
+    closed_rate: float  # of validation questions in this band, the share closed, at the live rate
+    n: int
+
+
+@dataclass(frozen=True)
+class RiskBands:
+    low: float  # live closing risks below: ready to post
+    high: float  # at or above: likely to be closed
+    live_rate: float
+    stats: tuple[Verdict, ...]
+
+    @classmethod
+    def fit(
+        cls,
+        closed: npt.ArrayLike,
+        risk: npt.ArrayLike,
+        live_rate: float,
+        multiples: tuple[float, float],
+    ) -> RiskBands:
+        """Cut-offs at ``multiples`` of ``live_rate``, and each band's closed share among
+        validation questions (``closed`` 0/1, ``risk`` their live closing risks), the
+        sample's classes reweighted to the live rate so the share is the live site's."""
+        c, r = np.asarray(closed, dtype=np.float64), np.asarray(risk, dtype=np.float64)
+        if c.size == 0 or c.shape != r.shape or not 0 < c.mean() < 1:
+            raise ValueError("risk bands need validation outcomes of both kinds")
+        weight = np.where(c == 1, live_rate / c.mean(), (1 - live_rate) / (1 - c.mean()))
+        bands = cls(live_rate * multiples[0], live_rate * multiples[1], live_rate, ())
+        names = np.array([bands.name(v) for v in r])
+        stats = []
+        for name in VERDICT_NAMES:
+            inside = names == name
+            rate = float(np.average(c[inside], weights=weight[inside])) if inside.any() else 0.0
+            stats.append(Verdict(name, rate, int(inside.sum())))
+        return cls(bands.low, bands.high, live_rate, tuple(stats))
+
+    def name(self, risk: float) -> str:
+        if risk < self.low:
+            return READY
+        return LIKELY_CLOSED if risk >= self.high else NEEDS_WORK
+
+    def of(self, risk: float) -> Verdict:
+        name = self.name(risk)
+        return next(s for s in self.stats if s.name == name)

@@ -56,6 +56,12 @@ def default_bundle() -> Path:
     return Path(str(files("askwell") / "assets" / "default.askwell"))
 
 
+def default_closing_bundle() -> Path:
+    """The closing model askwell ships: trained by ``make model`` on the Stack Overflow
+    closing data (see its card, ``closing.card.md``, beside it)."""
+    return Path(str(files("askwell") / "assets" / "closing.askwell"))
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from askwell.features.text_stats import is_meta_site
 from askwell.models import metrics as m
 from askwell.models.contributions import display_name
 from askwell.models.heuristic import HeuristicScorer
@@ -80,11 +81,6 @@ def baseline_scores(data: PreparedData, seed: int) -> dict[str, npt.NDArray[np.f
     }
 
 
-def is_meta_site(site: str) -> bool:
-    """Meta sites discuss the site itself (``x.meta.stackexchange.com``, ``meta.x.net``)."""
-    return ".meta." in site or site.startswith("meta.")
-
-
 def _length_bucket(question: Question) -> str:
     words = len(question.body.text.split())
     return next((name for upper, name in _LENGTH_BUCKETS if words < upper), _LONGEST)
@@ -100,11 +96,26 @@ def _tag_groups(questions: Sequence[Question]) -> tuple[list[str], list[str]]:
     return [tag if tag in kept else "other" for tag in first], [*kept, "other"]
 
 
+_REPUTATION_BUCKETS = ((2, "1 (new account)"), (101, "2-100"), (1001, "101-1000"))
+_MOST_REPUTATION = ">1000"
+
+
+def _reputation_bucket(value: float) -> str:
+    if np.isnan(value):
+        return "unknown"
+    return next((name for upper, name in _REPUTATION_BUCKETS if value < upper), _MOST_REPUTATION)
+
+
 def slice_families(
-    questions: Sequence[Question], sites: Sequence[str]
+    questions: Sequence[Question],
+    sites: Sequence[str],
+    reputation: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, tuple[list[str], list[str]]]:
-    """Per family: every question's slice name, and the slice names in display order."""
-    return {
+    """Per family: every question's slice name, and the slice names in display order. With
+    the authors' ``reputation`` at posting time (where the source has it), a family by
+    reputation: askwell judges the question, not the person, so the score should work for
+    newcomers as well as for regulars."""
+    families = {
         "body_length": (
             [_length_bucket(q) for q in questions],
             [name for _, name in _LENGTH_BUCKETS] + [_LONGEST],
@@ -116,6 +127,12 @@ def slice_families(
         "site_kind": (["meta" if is_meta_site(s) else "main" for s in sites], ["main", "meta"]),
         "tag": _tag_groups(questions),
     }
+    if reputation is not None and not np.isnan(reputation).all():
+        families["reputation"] = (
+            [_reputation_bucket(v) for v in reputation],
+            [name for _, name in _REPUTATION_BUCKETS] + [_MOST_REPUTATION, "unknown"],
+        )
+    return families
 
 
 def _slice_metrics(
@@ -144,11 +161,12 @@ def slices(
     y: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
     seed: int = 0,
+    reputation: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Metrics per slice, for every family of ``slice_families`` (every slice listed, even
     an empty one, so n sums to the number of questions within each family)."""
     result: dict[str, dict[str, dict[str, Any]]] = {}
-    for family, (names, order) in slice_families(questions, sites).items():
+    for family, (names, order) in slice_families(questions, sites, reputation).items():
         labels = np.array(names, dtype=object)
         result[family] = {
             name: _slice_metrics(y[labels == name], p[labels == name], seed) for name in order
@@ -231,6 +249,53 @@ def worst_errors(
     return {"n_mistakes": int(wrong.sum()), "worst": worst, "causes": table}
 
 
+def reason_metrics(
+    model: QualityModel, data: PreparedData, seed: int = 0, n_boot: int = N_BOOT
+) -> dict[str, Any] | None:
+    """For a model with a reason classifier (closing): on the test questions that have a
+    reason, macro-F1 with its 95% bootstrap interval against the majority baseline (the
+    training part's most common reason, every time), per-reason F1, and the confusion
+    counts. None without one."""
+    from askwell.models.reasons import macro_f1
+    from askwell.models.train import reasons_of
+
+    reasons = getattr(model, "reasons", None)
+    if reasons is None:
+        return None
+    test = data.parts["test"]
+    truth = reasons_of(test)
+    rows = np.flatnonzero(truth != None)  # noqa: E711
+    if not len(rows):
+        return None
+    truth = truth[rows]
+    x = model.transform([test.questions[i] for i in rows], None if test.catalog is None
+                        else test.catalog[rows])  # fmt: skip
+    predicted = np.array(reasons.predict(x), dtype=object)
+    counts = Counter(r for r in reasons_of(data.parts["train"]) if r is not None)
+    majority = max(sorted(counts), key=lambda r: counts[r])
+    names = list(reasons.reasons)
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(rows), len(rows)) for _ in range(n_boot)]
+
+    def interval(pred: npt.NDArray[np.object_]) -> dict[str, float]:
+        stats = np.array([macro_f1(list(truth[d]), list(pred[d]), names) for d in draws])
+        low, high = np.percentile(stats, [2.5, 97.5])
+        value = macro_f1(list(truth), list(pred), names)
+        return {"value": value, "low": float(low), "high": float(high)}
+
+    baseline = np.full(len(rows), majority, dtype=object)
+    return {
+        "n": len(rows),
+        "reasons": names,
+        "macro_f1": interval(predicted),
+        "majority": {"reason": majority, "macro_f1": interval(baseline)},
+        "per_reason_f1": {r: macro_f1(truth == r, predicted == r, [True]) for r in names},
+        "confusion": {
+            r: {q: int(np.sum((truth == r) & (predicted == q))) for q in names} for r in names
+        },
+    }
+
+
 def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str, Any]:
     """Scores the test part once and measures it; see the module docstring."""
     test = data.parts["test"]
@@ -269,8 +334,14 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
             "positive_rate": float(y[rows].mean()),
             "roc_auc": m.roc_auc(y[rows], p[rows]),
         }
-    result["slices"] = slices(test.questions, sites.tolist(), y, p, seed)
+    reputation = (
+        test.frame["owner_reputation"].to_numpy(dtype=float, na_value=np.nan)
+        if "owner_reputation" in test.frame
+        else None
+    )
+    result["slices"] = slices(test.questions, sites.tolist(), y, p, seed, reputation)
     result["errors"] = worst_errors(model, test.questions, test.catalog, test.frame, y, p)
+    result["reasons"] = reason_metrics(model, data, seed)
     answers = test.frame["answer_count"].to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(answers)
     tracking = m.spearman_by_group(p[known], answers[known], sites[known])

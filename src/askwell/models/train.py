@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
-from scipy.special import expit
+from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -30,10 +30,11 @@ from askwell.data.split import SplitConfig, SplitReport, split
 from askwell.errors import AskwellError
 from askwell.features.catalog import feature_matrix
 from askwell.features.pipeline import QuestionFeatures
-from askwell.models.bands import Bands
+from askwell.models.bands import Bands, RiskBands
 from askwell.models.contributions import Contributions, contributions
 from askwell.models.linear import DirectionalLogisticRegression, directions
 from askwell.models.metrics import choose_threshold
+from askwell.models.reasons import ReasonModel, fit_reasons
 from askwell.records import Question
 
 ModelKind = Literal["logreg", "lightgbm", "blend"]
@@ -41,10 +42,7 @@ _TEXT_COLUMNS = [
     "site", "id", "title", "tags", "body_text", "code_blocks", "inline_code", "links",
     "images", "quotes", "n_lists", "n_list_items", "n_paragraphs", "n_blockquotes",
 ]  # fmt: skip
-_GRIDS: dict[str, dict[str, list[Any]]] = {
-    "logreg": {"C": [0.03, 0.1, 0.3, 1.0, 3.0]},
-    "lightgbm": {"num_leaves": [15, 31], "n_estimators": [200, 500]},
-}
+_LIGHTGBM_GRID: dict[str, list[Any]] = {"num_leaves": [15, 31], "n_estimators": [200, 500]}
 
 
 class TrainingError(AskwellError):
@@ -61,6 +59,12 @@ class TrainConfig:
     val_fraction: float = 0.1
     max_word_features: int = 20_000
     max_char_features: int = 5_000
+    word_ngrams: int = 2
+    word_punctuation: bool = False
+    char_ngrams: tuple[int, int] = (3, 5)
+    grid_c: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)
+    live_label_rate: float | None = None  # see TrainSettings
+    verdict_multiples: tuple[float, float] = (1.0, 3.0)  # see TrainSettings
     use_catalog: bool = True
     use_tags: bool = True
     moderate_bins: int = 5  # quantile bins for features best in a middle range (0: none)
@@ -94,7 +98,7 @@ def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
         config.split,
         SplitConfig(config.test_fraction, config.val_fraction, config.seed),
     )
-    values = label(LabelInputs(frame, inputs.answers, inputs.sources_without_accepted))
+    values = label.good(LabelInputs(frame, inputs.answers, inputs.sources_without_accepted))
     known = values.notna()
     frame = frame[known].assign(y=values[known].astype(int))
     text = dataset.table("questions", _TEXT_COLUMNS).to_pandas()
@@ -123,6 +127,11 @@ def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
 class QualityModel:
     """Features → estimator → calibrated P(good). What a bundle holds."""
 
+    # Defaults for models pickled before these existed.
+    live_shift: float = 0.0
+    reasons: ReasonModel | None = None
+    risk_bands: RiskBands | None = None
+
     def __init__(
         self,
         features: QuestionFeatures,
@@ -130,12 +139,26 @@ class QualityModel:
         threshold: float,
         params: dict[str, Any],
         bands: Bands,
+        live_shift: float = 0.0,
+        reasons: ReasonModel | None = None,
+        risk_bands: RiskBands | None = None,
     ) -> None:
         self.features = features
         self.calibrated = calibrated
         self.threshold = threshold
         self.params = params
         self.bands = bands
+        self.live_shift = live_shift
+        self.reasons = reasons
+        self.risk_bands = risk_bands  # for a bad-outcome label with a live rate (closed)
+
+    def live(self, p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Calibrated scores moved from the calibration sample's base rate to the live
+        site's (``TrainConfig.live_label_rate``): the sample's odds times the ratio of the
+        two base rates' odds (Saerens et al., 2002). Unchanged without a live rate."""
+        if not self.live_shift:
+            return p
+        return np.asarray(expit(logit(p) + self.live_shift), dtype=np.float64)
 
     def transform(
         self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
@@ -200,6 +223,7 @@ class TrainResult:
     model: QualityModel
     config: TrainConfig
     validation_auc: dict[str, float] = field(default_factory=dict)  # per candidate
+    reason_macro_f1: dict[str, float] = field(default_factory=dict)  # per candidate, on val
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -208,6 +232,10 @@ class TrainResult:
             "threshold": self.model.threshold,
             "bands": asdict(self.model.bands),
             "validation_auc": self.validation_auc,
+            "reasons_validation_macro_f1": self.reason_macro_f1,
+            "reasons": list(self.model.reasons.reasons) if self.model.reasons else [],
+            "live_shift": self.model.live_shift,
+            "risk_bands": asdict(self.model.risk_bands) if self.model.risk_bands else None,
         }
 
 
@@ -246,12 +274,13 @@ def _search(
     y_train: npt.NDArray[np.int64],
     x_val: Any,
     y_val: npt.NDArray[np.int64],
-    seed: int,
+    config: TrainConfig,
     signs: npt.NDArray[np.int64] | None,
 ) -> tuple[tuple[float, dict[str, Any], Any], dict[str, float]]:
     """Fits every point of the kind's grid on train; the best by validation ROC-AUC (its
     AUC, parameters and estimator), and every point's validation AUC."""
-    grid = _GRIDS[kind]
+    grid = {"C": list(config.grid_c)} if kind == "logreg" else _LIGHTGBM_GRID
+    seed = config.seed
     scores: dict[str, float] = {}
     best: tuple[float, dict[str, Any], Any] | None = None
     for values in product(*grid.values()):
@@ -292,8 +321,9 @@ def _ensure_catalog(part: Part) -> npt.NDArray[np.float64]:
     return part.catalog
 
 
-def train(data: PreparedData, config: TrainConfig) -> TrainResult:
-    """Fits on train, tunes and calibrates on validation. Never reads the test part."""
+def train(data: PreparedData, config: TrainConfig, reasons: bool = True) -> TrainResult:
+    """Fits on train, tunes and calibrates on validation. Never reads the test part.
+    ``reasons=False`` leaves the close-reason model out (the learning curve's subsets)."""
     train_part, val_part = data.parts["train"], data.parts["val"]
     for part in (train_part, val_part):
         _ensure_catalog(part)
@@ -303,6 +333,9 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
         max_char_features=config.max_char_features,
         use_tags=config.use_tags,
         moderate_bins=config.moderate_bins,
+        word_ngrams=config.word_ngrams,
+        word_punctuation=config.word_punctuation,
+        char_ngrams=(config.char_ngrams[0], config.char_ngrams[1]),  # a list from JSON
     ).fit(train_part.questions)
     x_train = features.transform_with_catalog(train_part.questions, train_part.catalog)
     x_val = features.transform_with_catalog(val_part.questions, val_part.catalog)
@@ -314,7 +347,7 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     scores: dict[str, float] = {}
     chosen: list[tuple[float, dict[str, Any], Any]] = []
     for kind in kinds:
-        best = _search(kind, x_train, train_part.y, x_val, val_part.y, config.seed, signs)
+        best = _search(kind, x_train, train_part.y, x_val, val_part.y, config, signs)
         chosen.append(best[0])
         prefix = f"{kind}:" if config.model == "blend" else ""
         scores.update({prefix + k: v for k, v in best[1].items()})
@@ -327,14 +360,66 @@ def train(data: PreparedData, config: TrainConfig) -> TrainResult:
     calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
     calibrated.fit(x_val, val_part.y)
     val_p = calibrated.predict_proba(x_val)[:, 1]
+    reason_model, reason_scores = _reasons(data, config, x_train, x_val) if reasons else (None, {})
     model = QualityModel(
         features,
         calibrated,
         choose_threshold(val_part.y, val_p),
         params,
         Bands.fit(val_part.y, val_p),
+        live_shift=_live_shift(config, val_part.y),
+        reasons=reason_model,
     )
-    return TrainResult(model, config, scores)
+    if config.live_label_rate is not None and not get_label(config.label).positive_is_good:
+        model.risk_bands = RiskBands.fit(
+            1 - val_part.y, 1 - model.live(val_p), config.live_label_rate,
+            (config.verdict_multiples[0], config.verdict_multiples[1]),
+        )  # fmt: skip
+    return TrainResult(model, config, scores, reason_scores)
+
+
+def _live_shift(config: TrainConfig, y_val: npt.NDArray[np.int64]) -> float:
+    """The logit shift from the calibration (validation) base rate of the good outcome to
+    the live one; 0 without a live rate."""
+    if config.live_label_rate is None:
+        return 0.0
+    live_good = (
+        config.live_label_rate if get_label(config.label).positive_is_good
+        else 1.0 - config.live_label_rate
+    )  # fmt: skip
+    sample_good = float(np.clip(y_val.mean(), 1e-6, 1 - 1e-6))
+    return float(logit(live_good) - logit(sample_good))
+
+
+def reasons_of(part: Part) -> npt.NDArray[np.object_]:
+    """Each question's reason for its bad outcome (e.g. why it was closed), or None."""
+    if "close_reason" not in part.frame:
+        return np.full(len(part.y), None, dtype=object)
+    reasons = part.frame["close_reason"].astype(object).to_numpy()
+    known = part.frame["close_reason"].notna().to_numpy() & (part.y == 0)
+    out = np.full(len(part.y), None, dtype=object)
+    out[known] = reasons[known]
+    return out
+
+
+def _reasons(
+    data: PreparedData, config: TrainConfig, x_train: Any, x_val: Any
+) -> tuple[ReasonModel | None, dict[str, float]]:
+    """For a label whose bad outcome has recorded reasons (closed), the reason model fitted
+    on the training questions that have one and chosen on validation's."""
+    train_reasons = reasons_of(data.parts["train"])
+    val_reasons = reasons_of(data.parts["val"])
+    has_train, has_val = train_reasons != None, val_reasons != None  # noqa: E711
+    if len(set(train_reasons[has_train])) < 2 or not has_val.any():
+        return None, {}
+    return fit_reasons(
+        x_train[has_train],
+        train_reasons[has_train].tolist(),
+        x_val[has_val],
+        val_reasons[has_val].tolist(),
+        config.grid_c,
+        config.seed,
+    )
 
 
 LEARNING_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -380,14 +465,19 @@ def learning_curve(
     data: PreparedData,
     config: TrainConfig,
     fractions: Sequence[float] = LEARNING_FRACTIONS,
+    chosen: TrainResult | None = None,
 ) -> list[dict[str, Any]]:
     """Trains on growing seeded random subsets of the training part; per fraction, the
     training ROC-AUC (on the subset fitted) and validation ROC-AUC. Never reads test.
 
     Each point's ``diagnosis`` reads the curve up to that point, so the last reads it all.
     Subsets are nested (prefixes of one seeded permutation), so points differ by data added,
-    not by which rows were drawn.
+    not by which rows were drawn. Given the ``chosen`` result of ``train`` on all of it, the
+    curve is that model's: a logistic regression keeps its chosen penalty at every point
+    (no search per subset), and the whole training part's point is the model itself.
     """
+    if chosen is not None and config.model == "logreg":
+        config = replace(config, grid_c=(float(chosen.model.params["C"]),))
     train_part = data.parts["train"]
     order = np.random.default_rng(config.seed).permutation(len(train_part.y))
     points: list[dict[str, Any]] = []
@@ -403,7 +493,11 @@ def learning_curve(
         if len(set(part.y.tolist())) == 2:
             # Only train and val travel: the subset data cannot reach the test part.
             subset = replace(data, parts={"train": part, "val": data.parts["val"]})
-            model = train(subset, config).model
+            model = (
+                chosen.model
+                if chosen is not None and n == len(order)
+                else train(subset, config, reasons=False).model
+            )
             point["train_auc"] = _ranking_auc(model, part)
             point["val_auc"] = _ranking_auc(model, data.parts["val"])
         points.append(point)
