@@ -77,7 +77,8 @@ def read_output(path: Path) -> list[dict[str, Any]]:
             assert tuple(reader.fieldnames or ()) == COLUMNS
             rows = [{k: (v if v != "" else None) for k, v in row.items()} for row in reader]
         for row in rows:
-            row["score"] = None if row["score"] is None else float(row["score"])
+            for name in ("score", "closing_risk"):
+                row[name] = None if row[name] is None else float(row[name])
             row["review"] = None if row["review"] is None else row["review"] == "true"
     for row in rows:
         assert list(row) == list(COLUMNS)
@@ -89,6 +90,8 @@ def read_output(path: Path) -> list[dict[str, Any]]:
 def assert_scored_as(row: dict[str, Any], scored: Scored, top: int = 3) -> None:
     assert row["error"] is None
     assert row["score"] == scored.score  # exactly: the same code path, every digit written
+    assert row["closing_risk"] == scored.closing_risk and row["verdict"] == scored.verdict
+    assert scored.closing is not None and row["close_reason"] == scored.closing.reason
     assert row["band"] == scored.band and row["review"] == scored.review
     assert (
         row["suggestions"] == [{"id": s.id, "message": s.message} for s in scored.suggestions][:top]

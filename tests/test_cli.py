@@ -142,11 +142,14 @@ def test_score_a_question_from_markdown(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     scored = json.loads(result.stdout)
     assert 0 < scored["score"] < 1 and scored["label"] == "good_answer_within_7d"
+    assert 0 < scored["closing"]["risk"] < 1 and scored["closing"]["reason"]
+    assert scored["verdict"] in ("ready to post", "needs work", "likely to be closed")
     assert [h["text"] for h in scored["highlights"]] == [
         "My CSV read fails.", "How can I skip the bad lines?", "Thanks in advance!!!"
     ]  # fmt: skip
     shown = run_askwell(*args)
     assert shown.returncode == 0 and "chance of good_answer_within_7d" in shown.stdout
+    assert "risk of being closed" in shown.stdout and "closing model: closing" in shown.stdout
     assert "How can I skip the bad lines?" in shown.stdout and "model: default" in shown.stdout
 
 

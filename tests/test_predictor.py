@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from askwell.explain.highlights import sentence_highlights
 from askwell.explain.predictor import TOP_FACTORS, Predictor
-from askwell.explain.suggestions import suggest
+from askwell.explain.suggestions import candidates, ranked
 from askwell.models.bands import BAND_NAMES
 from askwell.models.bundle import BundleError
 from askwell.records import Question
@@ -55,15 +56,55 @@ def test_bands_order_a_good_question_above_a_non_question() -> None:
     assert "title-as-question" in [s.id for s in bad.suggestions]
 
 
+class _Judged:
+    """The closing model as the headline reads it: P(kept open) at the live closing rate."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict_proba(self, questions: list[Question]) -> Any:
+        return self.model.live(self.model.predict_proba(questions))
+
+    def contributions(self, questions: list[Question]) -> Any:
+        return self.model.contributions(questions)
+
+
 def test_one_pass_scoring_matches_each_part_scored_alone() -> None:
-    """``score`` builds every feature row in one pass: the result must be what the score,
+    """``score`` builds every feature row in one pass: the result must be what the scores,
     the highlights and the suggestions give when each is computed on its own."""
     predictor = _predictor()
+    judged = _Judged(predictor.closing)
     for question in (GOOD, NOT_A_QUESTION, NOISY):
         scored = predictor.score(question)
         assert scored.score == pytest.approx(predictor.model.predict_proba([question])[0])
-        assert scored.highlights == sentence_highlights(predictor.model, question)
-        assert scored.suggestions == suggest(predictor.model, question)
+        assert scored.judgement == pytest.approx(judged.predict_proba([question])[0])
+        assert scored.judgement == pytest.approx(predictor.judge([question])[0])
+        assert scored.closing_risk == pytest.approx(1 - scored.judgement)
+        assert scored.highlights == sentence_highlights(judged, question)
+        # Kept: the suggestions that raise the judgement and do not lower the answer score.
+        found = candidates(question)
+        what_ifs = [question, *(w for _, _, w in found)]
+        answers = predictor.model.predict_proba(what_ifs)
+        gains = judged.predict_proba(what_ifs)[1:] - judged.predict_proba([question])[0]
+        gains[answers[1:] < answers[0]] = 0.0
+        assert [s.id for s in scored.suggestions] == [s.id for s in ranked(question, found, gains)]
+
+
+def test_the_headline_is_the_closing_models() -> None:
+    good, bad = _predictor().score(GOOD), _predictor().score(NOT_A_QUESTION)
+    assert good.judgement > bad.judgement and good.closing_risk < bad.closing_risk
+    assert bad.verdict == "likely to be closed" and good.verdict == "ready to post"
+    assert bad.closing is not None and bad.closing.reason in bad.closing.reasons
+    assert list(bad.closing.reasons.values()) == sorted(bad.closing.reasons.values())[::-1]
+    assert sum(bad.closing.reasons.values()) == pytest.approx(1)
+    assert good.closing is not None and good.closing.closed_rate < bad.closing.closed_rate
+
+
+def test_without_a_closing_model_the_answer_score_is_the_judgement() -> None:
+    alone = Predictor.load(closing=False)
+    scored = alone.score(GOOD)
+    assert scored.closing is None and scored.judgement == scored.score
+    assert scored.verdict == scored.band and alone.closing_prior is None
 
 
 def test_same_question_same_result() -> None:

@@ -54,10 +54,14 @@ def test_scores_highlights_suggestions_and_feedback(page: Page, server: Server) 
     expect(page.locator("#status")).to_have_text("Write a title and a body to get a score.")
     write(page, TITLE, BODY, tags="python, pandas")
     request_id = wait_for_score(page)
+    # The headline: the closing model's verdict and risk; the chance of an answer beside it.
     expect(page.locator("#band")).to_have_text(
-        re.compile(r"likely well received|uncertain|likely to struggle", re.I)
+        re.compile(r"ready to post|needs work|likely to be closed", re.I)
     )
-    expect(page.locator("#evidence")).to_contain_text("Of questions scored like this")
+    expect(page.locator("#score-caption")).to_contain_text("risk of being closed")
+    expect(page.locator("#evidence")).to_contain_text("Of questions judged like this")
+    expect(page.locator("#evidence")).to_contain_text("If it were closed, most likely as")
+    expect(page.locator("#answer-chance")).to_contain_text("of a good answer within 7 days")
 
     marks = page.locator("#prose mark")
     expect(marks).to_have_count(len(SENTENCES))

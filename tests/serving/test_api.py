@@ -39,6 +39,15 @@ def test_a_score_carries_everything_the_editor_shows(client: TestClient) -> None
     assert body["degraded"] is False and body["logged"] is True
     assert body["model"]["name"] and "default" in body["model"]["version"]
     assert body["model"]["label"] == "good_answer_within_7d"
+    # The headline: the closing model's judgement, its reasons and its evidence.
+    assert body["verdict"] in ("ready to post", "needs work", "likely to be closed")
+    assert 0 < body["closing_risk"] < 1
+    assert body["judgement"] == pytest.approx(1 - body["closing_risk"])
+    reasons = body["closing"]["reasons"]
+    assert body["close_reason"] == reasons[0]["reason"]
+    assert sum(r["probability"] for r in reasons) == pytest.approx(1)
+    assert body["closing"]["live_rate"] == pytest.approx(0.06)
+    assert body["model"]["closing_version"].startswith("closing ")
     assert len(body["request_id"]) == 36 and body["latency_ms"] > 0
     prose = body["prose"]
     assert body["highlights"] and all(
@@ -56,6 +65,8 @@ def test_the_api_gives_the_predictors_answer(client: TestClient) -> None:
     expected = Predictor.load().score(question)
     got = client.post("/v1/score", json=MESSY).json()
     assert got["score"] == pytest.approx(expected.score, abs=1e-12)
+    assert got["closing_risk"] == pytest.approx(expected.closing_risk, abs=1e-12)
+    assert got["verdict"] == expected.verdict
     assert [s["id"] for s in got["suggestions"]] == [s.id for s in expected.suggestions]
     assert [h["effect"] for h in got["highlights"]] == pytest.approx(
         [h.effect for h in expected.highlights], abs=1e-12
@@ -64,7 +75,7 @@ def test_the_api_gives_the_predictors_answer(client: TestClient) -> None:
 
 def test_the_same_question_gets_the_same_answer(client: TestClient) -> None:
     a, b = (client.post("/v1/score", json=MESSY).json() for _ in range(2))
-    for key in ("score", "band", "suggestions", "highlights", "helping", "hurting"):
+    for key in ("score", "band", "verdict", "closing_risk", "suggestions", "highlights"):
         assert a[key] == b[key]
     assert a["request_id"] != b["request_id"]
 

@@ -97,10 +97,11 @@ def score_command(
         help="Batch mode: scoring processes (1: this one; 0: one per CPU core).",
     ),
 ) -> None:
-    """Score a question: how likely it is to be well received, the band and the evidence
-    behind it, what helps and hurts, and each sentence's effect. With IN and OUT, score a
-    whole file instead, streaming: OUT gets id, score, band, review, the top suggestions,
-    model_version and error for each row."""
+    """Score a question: the verdict (ready to post, needs work, likely to be closed), the
+    risk that it is closed and the most likely reason, the chance of a good answer and its
+    band, what helps and hurts, and each sentence's effect. With IN and OUT, score a whole
+    file instead, streaming: OUT gets id, verdict, closing_risk, close_reason, score, band,
+    review, the top suggestions, model_version and error for each row."""
     if in_path is not None:
         if out_path is None:
             raise InputError(f"batch mode takes two paths: askwell score {in_path} OUT")
@@ -178,6 +179,14 @@ def _score_one(
         typer.echo(json.dumps(asdict(scored), indent=2))
         return
     out = console()
+    closing = scored.closing
+    if closing is not None:
+        reason = f"; if closed, most likely as “{closing.reason}”" if closing.reason else ""
+        out.print(
+            f"[bold]{scored.verdict.capitalize()}[/] · [bold]{closing.risk:.0%}[/] risk of being "
+            f"closed (a typical question: {closing.live_rate:.0%}){reason}",
+            highlight=False,
+        )
     review = " · [bold]worth a second look[/]" if scored.review else ""
     out.print(
         f"[bold]{scored.score:.0%}[/] chance of {scored.label} · [bold]{scored.band}[/]{review}\n"
@@ -198,3 +207,5 @@ def _score_one(
             table.add_row(f"{h.effect:+.3f}", h.text, h.reason or "")
         out.print(table)
     out.print(f"model: {scored.model_version}", highlight=False)
+    if scored.closing_version:
+        out.print(f"closing model: {scored.closing_version}", highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ def train_command(
         },
         "data": data_summary(data),
         "code_version": code_version(),
-        "learning_curve": learning_curve(prepared, train_config),
+        "learning_curve": learning_curve(prepared, train_config, chosen=result),
     }
     evaluation = evaluate(result.model, prepared, train_config.seed)
     evaluation["edit_check"] = check_edits(result.model, prepared.parts["test"].questions)
@@ -208,8 +209,19 @@ def print_summary(summary: dict[str, Any]) -> None:
     out.print(table)
     ece = test["intervals"]["ece"]
     rho = test["kpi"]["spearman_answer_count_within_site"]["weighted_mean"]
-    out.print(
-        f"ECE {ece['value']:.3f} [{ece['low']:.3f}, {ece['high']:.3f}]; "
-        f"Spearman rho(score, answers) within site, size-weighted: {rho:.3f}",
-        highlight=False,
+    tracks = (
+        ""
+        if math.isnan(rho)  # no answer counts in the data (the closing data)
+        else f"; Spearman rho(score, answers) within site, size-weighted: {rho:.3f}"
     )
+    out.print(
+        f"ECE {ece['value']:.3f} [{ece['low']:.3f}, {ece['high']:.3f}]{tracks}", highlight=False
+    )
+    reasons = test.get("reasons")
+    if reasons:
+        f1, base = reasons["macro_f1"], reasons["majority"]["macro_f1"]
+        out.print(
+            f"close reason macro-F1 {f1['value']:.3f} [{f1['low']:.3f}, {f1['high']:.3f}] on "
+            f"{reasons['n']:,} closed test questions; majority baseline {base['value']:.3f}",
+            highlight=False,
+        )

@@ -64,6 +64,8 @@ class FallbackPredictor:
             model_version=self.model_version,
             label="heuristic",
             features=compute_features(question),
+            judgement=p,
+            verdict=band,
         )
 
 

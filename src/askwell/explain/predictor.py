@@ -1,13 +1,19 @@
 """``Predictor``: one code path from a question to everything the editor shows about it.
 
-Loaded once (the bundle is verified on load), then ``score`` per question: the calibrated
-score, its band with the validation evidence behind it and a review flag, the ideas pushing
-the score up and down, the sentence highlights and the ranked suggestions. Serving and
-batch scoring share it.
+Loaded once (the bundles are verified on load), then ``score`` per question. Two models judge
+it: the *answer* model (the chance of a good answer within a week, learned from Stack Exchange
+dumps) and the *closing* model (the risk that the community closes it, and why, learned from
+real Stack Overflow closing outcomes). The headline, the ``judgement``, is the closing
+model's: closing is the community's own verdict on a badly asked question, and it is the
+better learned of the two. The ideas pushing it up and down and the sentence highlights
+explain the judgement; a suggestion is shown only when its what-if improves the judgement
+without lowering the chance of a good answer. Without a closing model, the answer model's
+score is the judgement, as before. Serving and batch scoring share it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +24,13 @@ import numpy.typing as npt
 from askwell.explain.highlights import Highlight, assemble, pieces
 from askwell.explain.suggestions import Suggestion, candidates, ranked
 from askwell.features.catalog import feature_names
-from askwell.models.bundle import BundleInfo, default_bundle, load_bundle
+from askwell.models.bundle import (
+    BundleError,
+    BundleInfo,
+    default_bundle,
+    default_closing_bundle,
+    load_bundle,
+)
 from askwell.models.contributions import Contributions
 from askwell.records import Question
 
@@ -34,8 +46,19 @@ class Factor:
 
 
 @dataclass(frozen=True)
+class Closing:
+    """The closing model's view of a question."""
+
+    risk: float  # calibrated probability of being closed, at the live site's closing rate
+    reason: str | None  # the most likely reason, were it closed
+    reasons: dict[str, float]  # P(reason | closed), most likely first
+    closed_rate: float  # of validation questions with this verdict, the share closed (live)
+    live_rate: float  # the live site's closing rate the risk is stated at
+
+
+@dataclass(frozen=True)
 class Scored:
-    score: float  # calibrated probability of the model's label
+    score: float  # calibrated probability of the answer model's label
     band: str
     # Of validation questions in this band, the share with a good outcome; and the same over
     # all validation questions. None from the rule-based fallback, which has no evidence.
@@ -49,39 +72,85 @@ class Scored:
     model_version: str
     label: str = field(default="")
     features: dict[str, float] = field(default_factory=dict)  # catalog values, for the logs
+    closing: Closing | None = None
+    # The headline: higher is better (1 - closing risk; the answer score without a closing
+    # model), and its band in words.
+    judgement: float = 0.0
+    verdict: str = ""
+    closing_version: str | None = None
+
+    @property
+    def closing_risk(self) -> float | None:
+        return None if self.closing is None else self.closing.risk
 
 
 class Predictor:
-    """A loaded model bundle, ready to score questions."""
+    """Loaded model bundles, ready to score questions."""
 
-    def __init__(self, model: Any, info: BundleInfo) -> None:
+    def __init__(
+        self,
+        model: Any,
+        info: BundleInfo,
+        closing: tuple[Any, BundleInfo] | None = None,
+    ) -> None:
         self.model = model
         self.info = info
-        self.model_version = f"{info.name} {info.code_version} data {info.data_fingerprint[:12]}"
+        self.model_version = _version(info)
+        self.closing: Any = None if closing is None else closing[0]
+        self.closing_info: BundleInfo | None = None if closing is None else closing[1]
+        self.closing_version = None if self.closing_info is None else _version(self.closing_info)
+        if closing is not None and closing[0].risk_bands is None:
+            raise BundleError(f"{closing[1].name}: not a closing model (no live closing rate)")
+
+    @property
+    def closing_prior(self) -> float | None:
+        """The live site's closing rate the closing risk is stated at."""
+        return None if self.closing is None else float(self.closing.risk_bands.live_rate)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> Predictor:
-        """The bundle at ``path`` (default: the model askwell ships), verified."""
+    def load(cls, path: Path | None = None, closing: Path | bool | None = True) -> Predictor:
+        """The answer model at ``path`` (default: the one askwell ships) and the closing
+        model at ``closing`` (True: the one askwell ships; False: none), verified."""
         model, info = load_bundle(path or default_bundle(), feature_names())
-        return cls(model, info)
+        if closing is False:
+            return cls(model, info)
+        closing_path = default_closing_bundle() if closing is True else closing
+        assert isinstance(closing_path, Path)
+        return cls(model, info, load_bundle(closing_path, feature_names()))
+
+    def judge(self, questions: Sequence[Question]) -> npt.NDArray[np.float64]:
+        """The headline judgement of many questions at once, as ``score`` gives it
+        (``judgement``), without the explanations: for batch checks and evaluations."""
+        if not questions:
+            return np.zeros(0)
+        if self.closing is None:
+            return np.asarray(self.model.predict_proba(questions), dtype=np.float64)
+        return np.asarray(
+            self.closing.live(self.closing.predict_proba(questions)), dtype=np.float64
+        )
 
     def score(self, question: Question) -> Scored:
         """Everything about ``question``. Its feature rows, those of its leave-one-out
         variants (from one read of it) and those of its suggestions' what-ifs are built
-        together and scored in one model call: the editor calls this on every pause in
+        together and scored in one call per model: the editor calls this on every pause in
         typing."""
         spans = pieces(question.body.text)
         found = candidates(question)
-        # Rows: the question, its variants without each sentence, the what-ifs.
-        rows = self.model.features.transform_editor(question, spans, [w for _, _, w in found])
-        x = rows.x
-        scores = self.model.proba(x)
-        p = float(scores[0])
+        what_ifs = [w for _, _, w in found]
         n = len(spans)
+        # Rows: the question, its variants without each sentence, the what-ifs.
+        rows = self.model.features.transform_editor(question, spans, what_ifs)
+        answer = self.model.proba(rows.x)
+        judge, x, judged = self.model, rows.x, answer
+        if self.closing is not None:
+            closing_rows = self.closing.features.transform_editor(question, spans, what_ifs)
+            judge, x = self.closing, closing_rows.x
+            judged = self.closing.live(self.closing.proba(x))  # P(kept open), live rate
+        p = float(judged[0])
 
         # Grouped contributions of the question and of every variant, in one call: the
         # factors read row 0; the weakest sentences' reasons, their variants' rows.
-        contributions: Contributions = self.model.contributions_of(x[: 1 + n])
+        contributions: Contributions = judge.contributions_of(x[: 1 + n])
         values, groups = contributions.grouped()
 
         def grouped(picked: list[int]) -> tuple[npt.NDArray[np.float64], list[str]]:
@@ -91,19 +160,48 @@ class Predictor:
         order = np.argsort(-row, kind="stable")
         helping = [Factor(groups[i], float(row[i])) for i in order if row[i] > 0]
         hurting = [Factor(groups[i], float(row[i])) for i in order[::-1] if row[i] < 0]
+        # A what-if must improve the judgement without lowering the chance of an answer.
+        gains = judged[1 + n :] - p
+        gains[answer[1 + n :] < answer[0]] = 0.0
+        a = float(answer[0])
         bands = self.model.bands
-        band = bands.of(p)
+        band = bands.of(a)
+        closing = None if self.closing is None else self._closing(1.0 - p, x[:1])
         return Scored(
-            score=p,
+            score=a,
             band=band.name,
             band_good_rate=band.good_rate,
             base_rate=bands.base_rate,
-            review=bands.needs_review(p),
+            review=bands.needs_review(a),
             helping=helping[:TOP_FACTORS],
             hurting=hurting[:TOP_FACTORS],
-            highlights=assemble(question, spans, p - scores[1 : 1 + n], grouped),
-            suggestions=ranked(question, found, scores[1 + n :] - p),
+            highlights=assemble(question, spans, p - judged[1 : 1 + n], grouped),
+            suggestions=ranked(question, found, gains),
             model_version=self.model_version,
             label=self.info.label.get("name", ""),
             features=dict(zip(feature_names(), rows.catalog.tolist(), strict=True)),
+            closing=closing,
+            judgement=p,
+            verdict=band.name if self.closing is None else self.closing.risk_bands.name(1.0 - p),
+            closing_version=self.closing_version,
         )
+
+    def _closing(self, risk: float, row: Any) -> Closing:
+        model = self.closing
+        assert model is not None and model.risk_bands is not None
+        reasons: dict[str, float] = {}
+        if model.reasons is not None:
+            proba = model.reasons.proba(row)[0]
+            pairs = zip(model.reasons.reasons, proba.tolist(), strict=True)
+            reasons = dict(sorted(pairs, key=lambda t: -t[1]))
+        return Closing(
+            risk=risk,
+            reason=next(iter(reasons), None),
+            reasons=reasons,
+            closed_rate=model.risk_bands.of(risk).closed_rate,
+            live_rate=model.risk_bands.live_rate,
+        )
+
+
+def _version(info: BundleInfo) -> str:
+    return f"{info.name} {info.code_version} data {info.data_fingerprint[:12]}"

@@ -93,6 +93,7 @@ def write_report(evaluation: dict[str, Any], out: Path) -> Path:
         "</div>",
         *(figure_html(*f) for f in figures[4:]),
         _kpi(test),
+        _reasons(test),
         _slices(test),
         _errors(test),
         _edit_check(test),
@@ -547,6 +548,33 @@ def _strength(rho: float) -> str:
         else "strong"
     )
     return word if word == "negligible" else f"{word} {'positive' if rho > 0 else 'negative'}"
+
+
+def _reasons(test: dict[str, Any]) -> str:
+    """The close-reason model on the closed test questions (closing models only)."""
+    reasons = _dict(test.get("reasons"))
+    if not reasons:
+        return ""
+    f1, base = _dict(reasons.get("macro_f1")), _dict(_dict(reasons.get("majority")).get("macro_f1"))
+    names = [str(r) for r in reasons.get("reasons", [])]
+    confusion = _dict(reasons.get("confusion"))
+    per = _dict(reasons.get("per_reason_f1"))
+    rows = [
+        [r, _fmt(per.get(r), 2), *[_count(_dict(confusion.get(r)).get(q)) for q in names]]
+        for r in names
+    ]
+    return (
+        "<h2>Close reasons</h2>"
+        + _note(
+            f"On {_count(reasons.get('n'))} closed test questions: macro-F1 "
+            f"{_fmt(f1.get('value'))} [{_fmt(f1.get('low'))}, {_fmt(f1.get('high'))}] against "
+            f"{_fmt(base.get('value'))} for the majority baseline (always "
+            f"“{_dict(reasons.get('majority')).get('reason')}”). Rows: the true reason; "
+            "columns: the predicted one."
+        )
+        + _table(["reason", "F1", *[f"predicted: {q}" for q in names]], rows,
+                 frozenset(range(1, 2 + len(names))))
+    )  # fmt: skip
 
 
 def _kpi(test: dict[str, Any]) -> str:

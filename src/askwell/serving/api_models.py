@@ -93,11 +93,37 @@ class ModelInfo(BaseModel):
     name: str
     version: str
     label: str
+    closing_version: str | None = Field(description="the closing model, when one judges")
+
+
+class ClosingReason(BaseModel):
+    reason: str
+    probability: float = Field(description="P(this reason | closed)")
+
+
+class Closing(BaseModel):
+    reasons: list[ClosingReason] = Field(description="most likely first")
+    closed_rate: float = Field(
+        description="of validation questions with this verdict, the share closed (live rate)"
+    )
+    live_rate: float = Field(description="the live site's closing rate the risk is stated at")
 
 
 class ScoreResponse(BaseModel):
     request_id: str
-    score: float = Field(description="calibrated probability of the model's label")
+    verdict: str = Field(
+        description="the headline: ready to post, needs work or likely to be closed (the answer "
+        "band when no closing model judges)"
+    )
+    judgement: float = Field(
+        description="the headline as a number, higher is better: 1 - closing_risk"
+    )
+    closing_risk: float | None = Field(
+        description="calibrated probability that the question is closed, at the live site's rate"
+    )
+    close_reason: str | None = Field(description="the most likely reason, were it closed")
+    closing: Closing | None
+    score: float = Field(description="calibrated probability of the answer model's label")
     band: str
     confidence: Confidence
     helping: list[Factor]

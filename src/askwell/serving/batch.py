@@ -49,7 +49,10 @@ FORMATS: dict[str, Format] = {
     ".parquet": "parquet",
 }
 FIELDS = ("title", "body", "tags", "site", "id")
-COLUMNS = ("id", "score", "band", "review", "suggestions", "model_version", "error")
+COLUMNS = (
+    "id", "verdict", "closing_risk", "close_reason", "score", "band", "review", "suggestions",
+    "model_version", "error",
+)  # fmt: skip
 PARQUET_ROWS = 1_000  # rows per Parquet read batch and per written row group
 DEFAULT_TOP = 3
 # Rows read, scored and written together: with scoring processes, every process has work
@@ -153,6 +156,9 @@ def _score_records(
                 continue
             yield {
                 "id": ident,
+                "verdict": scored.verdict,
+                "closing_risk": scored.closing_risk,
+                "close_reason": None if scored.closing is None else scored.closing.reason,
                 "score": scored.score,
                 "band": scored.band,
                 "review": scored.review,
@@ -185,6 +191,9 @@ def _score_all(
 def _failed(ident: object, error: str) -> dict[str, object]:
     return {
         "id": ident,
+        "verdict": None,
+        "closing_risk": None,
+        "close_reason": None,
         "score": None,
         "band": None,
         "review": None,
@@ -625,8 +634,9 @@ class _CsvSink(_Sink):
         cells = dict(row, suggestions=_suggestions_json(row["suggestions"]))
         if isinstance(row["review"], bool):
             cells["review"] = "true" if row["review"] else "false"
-        if isinstance(row["score"], float):
-            cells["score"] = repr(row["score"])  # every digit: the score reads back exactly
+        for name in ("score", "closing_risk"):
+            if isinstance(row[name], float):
+                cells[name] = repr(row[name])  # every digit: the score reads back exactly
         self._writer.writerow(["" if cells[c] is None else cells[c] for c in COLUMNS])
 
     def close(self) -> None:
@@ -658,6 +668,9 @@ class _ParquetSink(_Sink):
         self._schema = pa.schema(
             [
                 ("id", pa.int64() if id_is_int else pa.string()),
+                ("verdict", pa.string()),
+                ("closing_risk", pa.float64()),
+                ("close_reason", pa.string()),
                 ("score", pa.float64()),
                 ("band", pa.string()),
                 ("review", pa.bool_()),

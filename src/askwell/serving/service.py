@@ -267,8 +267,22 @@ def _response(
     logged: bool,
     latency_ms: float,
 ) -> api.ScoreResponse:
+    closing = scored.closing
     return api.ScoreResponse(
         request_id=request_id,
+        verdict=scored.verdict,
+        judgement=scored.judgement,
+        closing_risk=None if closing is None else closing.risk,
+        close_reason=None if closing is None else closing.reason,
+        closing=None
+        if closing is None
+        else api.Closing(
+            reasons=[
+                api.ClosingReason(reason=r, probability=v) for r, v in closing.reasons.items()
+            ],
+            closed_rate=closing.closed_rate,
+            live_rate=closing.live_rate,
+        ),
         score=scored.score,
         band=scored.band,
         confidence=api.Confidence(
@@ -291,7 +305,12 @@ def _response(
             for s in scored.suggestions
         ],
         prose=question.body.text,
-        model=api.ModelInfo(name=model_name, version=scored.model_version, label=scored.label),
+        model=api.ModelInfo(
+            name=model_name,
+            version=scored.model_version,
+            label=scored.label,
+            closing_version=scored.closing_version,
+        ),
         degraded=degraded,
         logged=logged,
         latency_ms=latency_ms,

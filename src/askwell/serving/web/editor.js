@@ -13,7 +13,7 @@ const ui = {
   chips: $("tag-chips"), tagsNote: $("tags-note"), status: $("status"),
   degraded: $("degraded"), results: $("results"), gauge: $("gauge-fill"),
   scoreValue: $("score-value"), scoreCaption: $("score-caption"), band: $("band"),
-  evidence: $("evidence"), review: $("review"), helping: $("helping"), hurting: $("hurting"),
+  evidence: $("evidence"), answer: $("answer-chance"), review: $("review"), helping: $("helping"), hurting: $("hurting"),
   suggestions: $("suggestions"), noSuggestions: $("no-suggestions"),
   overall: $("overall-feedback"), model: $("model"), intro: $("intro"),
   reading: $("reading"), prose: $("prose"), weakest: $("weakest"),
@@ -132,7 +132,12 @@ const BANDS = {
   "likely well received": { kind: "good", mark: "✓" },
   uncertain: { kind: "mid", mark: "~" },
   "likely to struggle": { kind: "bad", mark: "!" },
+  // The headline, from the closing risk.
+  "ready to post": { kind: "good", mark: "✓" },
+  "needs work": { kind: "mid", mark: "~" },
+  "likely to be closed": { kind: "bad", mark: "!" },
 };
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function render(data) {
   current = data;
@@ -148,25 +153,44 @@ function render(data) {
   renderProse(data.prose, data.highlights);
   resetAck(ui.overall);
   ui.model.textContent =
-    `Model: ${data.model.name} · ${data.model.version} · scored in ${Math.round(data.latency_ms)} ms`;
+    `Model: ${data.model.name} · ${data.model.version}` +
+    (data.model.closing_version ? ` · closing model: ${data.model.closing_version}` : "") +
+    ` · scored in ${Math.round(data.latency_ms)} ms`;
 }
 
 function renderScore(data) {
-  const band = BANDS[data.band] || { kind: "mid", mark: "?" };
-  ui.gauge.setAttribute("stroke-dasharray", `${(data.score * 100).toFixed(1)} 100`);
+  const band = BANDS[data.verdict] || { kind: "mid", mark: "?" };
   ui.gauge.dataset.kind = band.kind;
-  ui.scoreValue.textContent = pct(data.score);
-  const [past, chance] = outcome(data.model.label);
-  // The fallback's score is points turned into a number, not a calibrated chance.
-  ui.scoreCaption.textContent = data.degraded ? "rough, rule-based estimate" : `chance ${chance}`;
   ui.band.dataset.kind = band.kind;
-  const words = data.band.charAt(0).toUpperCase() + data.band.slice(1);
-  ui.band.replaceChildren(el("span", "band-mark", band.mark), document.createTextNode(words));
+  ui.band.replaceChildren(el("span", "band-mark", band.mark), document.createTextNode(capital(data.verdict)));
+  const [past, chance] = outcome(data.model.label);
   const { band_good_rate: rate, base_rate: base, review } = data.confidence;
-  ui.evidence.textContent = rate == null ? ""
-    : `Of questions scored like this, ${pct(rate)} ${past}` +
-      (base == null ? "." : ` (all questions: ${pct(base)}).`);
-  ui.evidence.hidden = rate == null;
+  const closing = data.closing;
+  if (closing) {
+    // The headline: the risk of being closed, shown against a typical question's (the gauge
+    // is full at five times that rate: past it, a question is almost surely closed).
+    const full = 5 * closing.live_rate;
+    ui.gauge.setAttribute("stroke-dasharray", `${(Math.min(data.closing_risk / full, 1) * 100).toFixed(1)} 100`);
+    ui.scoreValue.textContent = pct(data.closing_risk);
+    ui.scoreCaption.textContent = `risk of being closed (a typical question: ${pct(closing.live_rate)})`;
+    const top = closing.reasons[0];
+    ui.evidence.textContent = `Of questions judged like this, ${pct(closing.closed_rate)} were closed.` +
+      (top ? ` If it were closed, most likely as “${top.reason}” (${pct(top.probability)}).` : "");
+    ui.evidence.hidden = false;
+    ui.answer.textContent = `Chance ${chance}: ${pct(data.score)}` +
+      (rate == null ? "." : ` (of questions scored like this, ${pct(rate)} ${past}).`);
+    ui.answer.hidden = false;
+  } else {
+    ui.gauge.setAttribute("stroke-dasharray", `${(data.score * 100).toFixed(1)} 100`);
+    ui.scoreValue.textContent = pct(data.score);
+    // The fallback's score is points turned into a number, not a calibrated chance.
+    ui.scoreCaption.textContent = data.degraded ? "rough, rule-based estimate" : `chance ${chance}`;
+    ui.evidence.textContent = rate == null ? ""
+      : `Of questions scored like this, ${pct(rate)} ${past}` +
+        (base == null ? "." : ` (all questions: ${pct(base)}).`);
+    ui.evidence.hidden = rate == null;
+    ui.answer.hidden = true;
+  }
   ui.review.hidden = !review;
 }
 
