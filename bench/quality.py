@@ -269,6 +269,210 @@ def run_setting(dataset: Dataset, label: str, split: str, n_boot: int) -> dict[s
     }
 
 
+# --- the closing task -----------------------------------------------------------------------
+# The Stack Overflow closing data (stackoverflow-closed/train-sample.csv): open against closed,
+# askwell's closing recipe (configs/closing.yaml) against the book v1 replica and two linear
+# references on the same split: what a careful engineer would build in an afternoon.
+
+CLOSING_SOURCE = DATA / "stackoverflow-closed" / "train-sample.csv"
+CLOSING_DATASET = WORK / "closing-ds"
+CLOSING_RECIPE = ROOT / "configs" / "closing.yaml"
+CLOSING_SETTINGS: dict[str, str] = {"closed_time": "time", "closed_first_tag": "first_tag"}
+CLOSING_TARGETS = {"closed_time": 0.86, "closed_first_tag": 0.83}
+CLOSING_ECE_TARGET = 0.03
+_WORDS_AND_MARKS = r"(?u)\b\w+\b|[?!]"
+
+
+def _raw_text(question: Question, markdown: str | None) -> str:
+    """Title and body as typed (the Markdown when the dataset kept it)."""
+    return f"{question.title}\n{markdown if markdown is not None else question.body.text}"
+
+
+def _structure(question: Question, markdown: str | None) -> Floats:
+    """A few structure counts, log-scaled: body length, title length, code blocks, inline
+    code, links, images, question marks, exclamation marks, tags."""
+    body = question.body
+    text = _raw_text(question, markdown)
+    return np.log1p(
+        np.array(
+            [
+                len(text),
+                len(question.title),
+                len(body.code_blocks),
+                len(body.inline_code),
+                len(body.links),
+                len(body.images),
+                text.count("?"),
+                text.count("!"),
+                len(question.tags),
+            ],
+            dtype=np.float64,
+        )
+    )
+
+
+def _linear_reference(
+    data: PreparedData, markdown: dict[str, list[str | None]], rich: bool
+) -> Floats:
+    """TF-IDF words 1-2 + characters 3-5 (``rich``: words 1-3 keeping "?" and "!", characters
+    2-6, tags and structure counts) into logistic regression; C chosen on validation."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    texts = {
+        name: [_raw_text(q, md) for q, md in zip(part.questions, markdown[name], strict=True)]
+        for name, part in data.parts.items()
+    }
+    if rich:
+        blocks: list[tuple[Any, Callable[[str], list[Any]]]] = [
+            (TfidfVectorizer(ngram_range=(1, 3), min_df=2, sublinear_tf=True,
+                             token_pattern=_WORDS_AND_MARKS), lambda n: texts[n]),
+            (TfidfVectorizer(analyzer="char", ngram_range=(2, 6), min_df=3, sublinear_tf=True,
+                             max_features=300_000), lambda n: texts[n]),
+            (CountVectorizer(token_pattern=r"\S+", binary=True),
+             lambda n: [" ".join(q.tags) for q in data.parts[n].questions]),
+        ]  # fmt: skip
+    else:
+        blocks = [
+            (TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True), lambda n: texts[n]),
+            (TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True,
+                             max_features=200_000), lambda n: texts[n]),
+        ]  # fmt: skip
+    matrices: dict[str, list[Any]] = {name: [] for name in data.parts}
+    for vectorizer, of in blocks:
+        matrices["train"].append(vectorizer.fit_transform(of("train")))
+        for name in ("val", "test"):
+            matrices[name].append(vectorizer.transform(of(name)))
+    if rich:
+        counts = {
+            name: np.array([_structure(q, md) for q, md in zip(part.questions, markdown[name],
+                                                                strict=True)])
+            for name, part in data.parts.items()
+        }  # fmt: skip
+        scaler = StandardScaler().fit(counts["train"])
+        for name in data.parts:
+            matrices[name].append(csr_matrix(scaler.transform(counts[name])))
+    x = {name: hstack(blocks_).tocsr() for name, blocks_ in matrices.items()}
+    best: tuple[float, Any] | None = None
+    for c in (0.3, 1.0, 3.0):
+        model = LogisticRegression(C=c, max_iter=3000, solver="liblinear")
+        model.fit(x["train"], data.parts["train"].y)
+        from sklearn.metrics import roc_auc_score
+
+        auc = float(roc_auc_score(data.parts["val"].y, model.decision_function(x["val"])))
+        if best is None or auc > best[0]:
+            best = (auc, model)
+    assert best is not None
+    proba: Floats = best[1].predict_proba(x["test"])[:, 1]
+    return proba
+
+
+def closing_dataset() -> tuple[Dataset, bool, float]:
+    """The closing data, ingested once into ``bench/work/closing-ds`` (reused while the
+    input and parser version are the same)."""
+    from askwell.config import IngestSettings
+    from askwell.data.ingest import ingest
+    from askwell.data.schema import PARSER_VERSION
+    from askwell.errors import InputError
+
+    started = time.perf_counter()
+    with suppress(InputError):
+        dataset = Dataset.open(CLOSING_DATASET)
+        inputs = [(i["source"], i["bytes"]) for i in dataset.manifest["inputs"]]
+        same = inputs == [(str(CLOSING_SOURCE), CLOSING_SOURCE.stat().st_size)]
+        if same and dataset.manifest.get("parser_version") == PARSER_VERSION:
+            return dataset, True, time.perf_counter() - started
+    print(f"ingesting {CLOSING_SOURCE.name} into {CLOSING_DATASET.relative_to(ROOT)}…")
+    ingest([CLOSING_SOURCE], CLOSING_DATASET, settings=IngestSettings())
+    return Dataset.open(CLOSING_DATASET), False, time.perf_counter() - started
+
+
+def closing_recipe(split: str) -> TrainConfig:
+    """The shipped closing model's recipe (``configs/closing.yaml``) on ``split``."""
+    from askwell.config import get_settings
+
+    settings = get_settings(CLOSING_RECIPE, {"train.split": split}, environ={})
+    return TrainConfig(**settings.train.model_dump())
+
+
+def _markdown_by_part(dataset: Dataset, data: PreparedData) -> dict[str, list[str | None]]:
+    table = dataset.table("questions", ["site", "id", "body_markdown"]).to_pandas()
+    by_key = dict(zip(zip(table["site"], table["id"], strict=True), table["body_markdown"],
+                      strict=True))  # fmt: skip
+    return {
+        name: [by_key.get((s, i)) for s, i in zip(part.frame["site"], part.frame["id"],
+                                                   strict=True)]
+        for name, part in data.parts.items()
+    }  # fmt: skip
+
+
+def run_closing_setting(dataset: Dataset, split: str, n_boot: int) -> dict[str, Any]:
+    """One split of the closing data: every scorer on its test part, askwell's closing
+    recipe among them (with its close-reason model), measured with intervals."""
+    from askwell.features.catalog import feature_matrix
+    from askwell.models import metrics as m
+    from askwell.models.evaluate import baseline_scores, reason_metrics
+    from askwell.models.train import prepare, train
+
+    started = time.perf_counter()
+    config = closing_recipe(split)
+    data = prepare(dataset, config)
+    for part in data.parts.values():
+        part.catalog = feature_matrix(part.questions)
+    markdown = _markdown_by_part(dataset, data)
+    scores, fit_s = {}, {}
+    for name, p in baseline_scores(data, SEED).items():
+        scores[name], fit_s[name] = p, 0.0
+    scores["book_v1"], fit_s["book_v1"] = _timed(lambda: book_v1(data))
+    scores["tfidf_lr"], fit_s["tfidf_lr"] = _timed(
+        lambda: _linear_reference(data, markdown, rich=False)
+    )
+    scores["rich_linear"], fit_s["rich_linear"] = _timed(
+        lambda: _linear_reference(data, markdown, rich=True)
+    )
+    t0 = time.perf_counter()
+    result = train(data, config)
+    test = data.parts["test"]
+    scores["askwell_closing"] = result.model.predict_proba(test.questions, test.catalog)
+    fit_s["askwell_closing"] = round(time.perf_counter() - t0, 2)
+    y = test.y
+    aucs = {
+        name: asdict(m.bootstrap_ci(y, p, m.roc_auc, n_boot=n_boot, seed=SEED))
+        for name, p in scores.items()
+    }
+    versus = {
+        ref: asdict(
+            m.paired_bootstrap(y, scores["askwell_closing"], scores[ref], m.roc_auc,
+                               n_boot=n_boot, seed=SEED)
+        )
+        for ref in ("book_v1", "tfidf_lr", "rich_linear", "heuristic")
+    }  # fmt: skip
+    ece = m.bootstrap_ci(
+        y, scores["askwell_closing"], m.expected_calibration_error, n_boot=n_boot, seed=SEED
+    )
+    return {
+        "label": config.label,
+        "split": split,
+        "parts": {
+            name: {"n": len(part.y), "closed_rate": float(1 - part.y.mean())}
+            for name, part in data.parts.items()
+        },
+        "roc_auc": aucs,
+        "fit_s": fit_s,
+        "askwell": {
+            "val_auc_by_candidate": result.validation_auc,
+            "params": result.model.params,
+            "reasons_val_macro_f1": result.reason_macro_f1,
+        },
+        "askwell_minus": versus,
+        "askwell_ece": asdict(ece),
+        "reasons": reason_metrics(result.model, data, SEED, n_boot),
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+
+
 # --- results --------------------------------------------------------------------------------
 
 
@@ -382,6 +586,129 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+CLOSING_LABELS = {
+    "random": "random (seeded uniform)",
+    "majority": "majority (train base rate)",
+    "heuristic": "heuristic (askwell rules)",
+    "book_v1": "book v1 replica (TF-IDF + 4 features, forest)",
+    "tfidf_lr": "TF-IDF words 1-2 + characters 3-5, logistic regression",
+    "rich_linear": "richer linear (words 1-3 with ?!, characters 2-6, tags, structure)",
+    "askwell_closing": "askwell closing model (configs/closing.yaml)",
+}
+
+
+def closing_targets(settings: dict[str, Any]) -> dict[str, Any]:
+    """The issue's done-when targets for the closing model."""
+    out: dict[str, Any] = {}
+    for name, floor in CLOSING_TARGETS.items():
+        auc = settings[name]["roc_auc"]["askwell_closing"]["value"]
+        out[f"{name}_roc_auc_ge_{floor}"] = {"value": auc, "pass": bool(auc >= floor)}
+    main = settings["closed_time"]
+    for ref, v in main["askwell_minus"].items():
+        p = v["p_value_one_sided"]
+        out[f"closed_time_beats_{ref}_p_lt_0.05"] = {"value": p, "pass": bool(p < P_TARGET)}
+    ece = main["askwell_ece"]["value"]
+    out["closed_time_ece_le_0.03"] = {"value": ece, "pass": bool(ece <= CLOSING_ECE_TARGET)}
+    return out
+
+
+def closing_markdown(doc: dict[str, Any]) -> str:
+    machine, data = doc["machine"], doc["dataset"]
+    lines = [
+        "# Quality benchmark: closing risk",
+        "",
+        f"Dataset: `{data['folder']}` ({data['questions']:,} Stack Overflow questions, "
+        f"`{data['source']}`{', reused' if data['reused'] else ''}). Machine: "
+        f"{machine['cpu_count']} CPUs; askwell {machine['git_head'][:12]}"
+        f"{' with uncommitted changes in src/' if machine['src_modified'] else ''}. Run "
+        f"{doc['created']}, {doc['n_boot']} bootstrap resamples, total {doc['wall_s']:.0f} s.",
+        "",
+    ]
+    for s in doc["settings"].values():
+        parts = s["parts"]
+        lines += [
+            f"## `closed`, {s['split']} split",
+            "",
+            f"train / val / test: {parts['train']['n']:,} / {parts['val']['n']:,} / "
+            f"{parts['test']['n']:,} questions; test closed rate "
+            f"{parts['test']['closed_rate']:.3f}; {s['wall_s']:.0f} s.",
+            "",
+            "| scorer | test ROC-AUC [95% CI] | fit s |",
+            "|---|---|---:|",
+            *[
+                f"| {CLOSING_LABELS[k]} | {_ci(e)} | {s['fit_s'][k]:.1f} |"
+                for k, e in s["roc_auc"].items()
+            ],
+            "",
+            *[
+                f"- askwell - {ref}: {v['diff']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}], "
+                f"one-sided p = {v['p_value_one_sided']:.3g}"
+                for ref, v in s["askwell_minus"].items()
+            ],
+            f"- askwell calibrated test ECE (on the sample's own closing rate): "
+            f"{_ci(s['askwell_ece'])}",
+        ]
+        r = s["reasons"]
+        if r:
+            lines += [
+                f"- close reason, macro-F1 over {r['n']:,} closed test questions: "
+                f"{_ci(r['macro_f1'])} against {_ci(r['majority']['macro_f1'])} for the "
+                f"majority baseline (always “{r['majority']['reason']}”); per reason: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in r["per_reason_f1"].items()),
+            ]
+        lines.append("")
+    lines += ["## Targets", "", "| target | value | verdict |", "|---|---:|---|"]
+    lines += [
+        f"| {k} | {t['value']:.3g} | {'PASS' if t['pass'] else 'FAIL'} |"
+        for k, t in doc["targets"].items()
+    ]
+    lines += [
+        "",
+        "Notes: every scorer is fitted on the same train part and, where it has a choice, "
+        "chooses on validation; the test part is scored once by each. The references read the "
+        "title and the Markdown as typed; askwell reads what the editor reads (prose, code "
+        "blocks, title, tags). Intervals resample test rows.",
+        "",
+        "How to run: `.venv/bin/python -m bench.quality --task closing` (see bench/README.md).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main_closing(args: argparse.Namespace) -> None:
+    import lightgbm
+    import sklearn
+
+    started = time.perf_counter()
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    machine = {**machine_info(), "sklearn": sklearn.__version__, "lightgbm": lightgbm.__version__}
+    dataset, reused, ingest_s = closing_dataset()
+    settings = {}
+    for name, split in CLOSING_SETTINGS.items():
+        print(f"{name}: closed, {split} split…", flush=True)
+        settings[name] = run_closing_setting(dataset, split, args.n_boot)
+    doc: dict[str, Any] = {
+        "benchmark": "quality-closing",
+        "created": created,
+        "argv": sys.argv,
+        "machine": machine,
+        "n_boot": args.n_boot,
+        "seed": SEED,
+        "dataset": {
+            "folder": str(CLOSING_DATASET.relative_to(ROOT)),
+            "source": str(CLOSING_SOURCE.relative_to(DATA)),
+            "fingerprint": dataset.fingerprint,
+            "questions": dataset.manifest["tables"]["questions"]["rows"],
+            "reused": reused,
+            "ingest_s": round(ingest_s, 2),
+        },
+        "settings": settings,
+    }
+    doc["targets"] = closing_targets(settings)
+    doc["wall_s"] = round(time.perf_counter() - started, 2)
+    write_results(args.out, "quality-closing", doc, closing_markdown(doc))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Ingests or reuses the dataset, runs every setting, writes JSON and markdown."""
     parser = argparse.ArgumentParser(
@@ -393,7 +720,17 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=ROOT / "bench" / "results", help="results folder"
     )
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument(
+        "--task",
+        choices=("answers", "closing"),
+        default="answers",
+        help="answers: the Stack Exchange dumps' labels (quality.json); closing: the Stack "
+        "Overflow closing data (quality-closing.json)",
+    )
     args = parser.parse_args(argv)
+    if args.task == "closing":
+        main_closing(args)
+        return 0
     import lightgbm
     import sklearn
 

@@ -49,6 +49,7 @@ HOST = "127.0.0.1"  # loopback only, for the server and every client
 LEVELS = (1, 8, 32)
 TARGET_CLIENTS = 8
 TARGET_P99_MS = 50.0
+FLOOR_RATIO = 1.1  # mean latency at TARGET_CLIENTS at most this many times the CPU floor
 DRAWN = 1000  # questions drawn as bench.latency draws them; the ~2,000-character ones are sent
 WARMUP_REQUESTS = 50
 WARMUP_CLIENTS = 8  # several at once, so that every scoring process is warmed
@@ -638,6 +639,10 @@ def markdown(doc: dict[str, Any]) -> str:
         f"errors: p99 {t['p99_ms']:.1f} ms, {t['errors']} errors, "
         f"{'PASS' if t['pass'] else 'FAIL'}.**",
         "",
+        f"**Target: mean latency at {TARGET_CLIENTS} clients within {FLOOR_RATIO}x of the CPU "
+        f"floor (below): {t['mean_over_cpu_floor']:.2f}x, "
+        f"{'PASS' if t['floor_pass'] else 'FAIL'}.**",
+        "",
     ]
     lines += [
         "## Where the time goes",
@@ -777,6 +782,8 @@ def measure_server(
     answered = 1 + sum(1 for r in [warm, *raw.values()] for row in r["sent"] if row[3] == 200)
     at_target = next(lv for lv in levels if lv["clients"] == TARGET_CLIENTS)
     p99 = at_target["latency_ms"]["p99"]
+    floor = at_target["cpu"]["cpu_floor_ms"]
+    over_floor = at_target["latency_ms"]["mean"] / floor if floor else None
     return {
         "command": " ".join(server.command).replace(str(work), "TMP"),
         "processes": processes,
@@ -791,6 +798,8 @@ def measure_server(
             "p99_ms": p99,
             "errors": at_target["errors"],
             "pass": p99 <= TARGET_P99_MS and at_target["errors"] == 0,
+            "mean_over_cpu_floor": over_floor,
+            "floor_pass": over_floor is not None and over_floor <= FLOOR_RATIO,
         },
     }
 
