@@ -97,25 +97,27 @@ def _sources() -> tuple[list[Path], list[dict[str, str]]]:
     return [*sites, *exports], skipped
 
 
-def prepare_dataset(paths: list[Path]) -> tuple[Dataset, bool, float]:
-    """The dataset, reused when its manifest lists the same inputs (path and size) and
-    parser version; else ingested afresh. Returns it, whether it was reused, and seconds."""
+def prepare_dataset(paths: list[Path], folder: Path = DATASET) -> tuple[Dataset, bool, float]:
+    """The dataset in ``folder``, reused when its manifest lists the same inputs (path and
+    size), parser and schema version; else ingested afresh. Returns it, whether it was reused, and
+    seconds."""
     from askwell.config import IngestSettings
     from askwell.data import sources
     from askwell.data.ingest import ingest
-    from askwell.data.schema import PARSER_VERSION
+    from askwell.data.schema import PARSER_VERSION, SCHEMA_VERSION
     from askwell.errors import InputError
 
     started = time.perf_counter()
     expected = [(i.display, i.size) for i in sources.resolve(paths)]
     with suppress(InputError):
-        dataset = Dataset.open(DATASET)
+        dataset = Dataset.open(folder)
         inputs = [(i["source"], i["bytes"]) for i in dataset.manifest["inputs"]]
-        if inputs == expected and dataset.manifest.get("parser_version") == PARSER_VERSION:
+        versions = (dataset.manifest.get("parser_version"), dataset.manifest.get("schema_version"))
+        if inputs == expected and versions == (PARSER_VERSION, SCHEMA_VERSION):
             return dataset, True, time.perf_counter() - started
-    print(f"ingesting {len(paths)} sources into {DATASET.relative_to(ROOT)}…")
-    ingest(paths, DATASET, settings=IngestSettings())
-    return Dataset.open(DATASET), False, time.perf_counter() - started
+    print(f"ingesting {len(paths)} sources into {folder.relative_to(ROOT)}…")
+    ingest(paths, folder, settings=IngestSettings())
+    return Dataset.open(folder), False, time.perf_counter() - started
 
 
 # --- the book's models ----------------------------------------------------------------------
@@ -367,26 +369,6 @@ def _linear_reference(
     assert best is not None
     proba: Floats = best[1].predict_proba(x["test"])[:, 1]
     return proba
-
-
-def closing_dataset() -> tuple[Dataset, bool, float]:
-    """The closing data, ingested once into ``bench/work/closing-ds`` (reused while the
-    input and parser version are the same)."""
-    from askwell.config import IngestSettings
-    from askwell.data.ingest import ingest
-    from askwell.data.schema import PARSER_VERSION
-    from askwell.errors import InputError
-
-    started = time.perf_counter()
-    with suppress(InputError):
-        dataset = Dataset.open(CLOSING_DATASET)
-        inputs = [(i["source"], i["bytes"]) for i in dataset.manifest["inputs"]]
-        same = inputs == [(str(CLOSING_SOURCE), CLOSING_SOURCE.stat().st_size)]
-        if same and dataset.manifest.get("parser_version") == PARSER_VERSION:
-            return dataset, True, time.perf_counter() - started
-    print(f"ingesting {CLOSING_SOURCE.name} into {CLOSING_DATASET.relative_to(ROOT)}…")
-    ingest([CLOSING_SOURCE], CLOSING_DATASET, settings=IngestSettings())
-    return Dataset.open(CLOSING_DATASET), False, time.perf_counter() - started
 
 
 def closing_recipe(split: str) -> TrainConfig:
@@ -682,7 +664,7 @@ def main_closing(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     created = datetime.now(UTC).isoformat(timespec="seconds")
     machine = {**machine_info(), "sklearn": sklearn.__version__, "lightgbm": lightgbm.__version__}
-    dataset, reused, ingest_s = closing_dataset()
+    dataset, reused, ingest_s = prepare_dataset([CLOSING_SOURCE], CLOSING_DATASET)
     settings = {}
     for name, split in CLOSING_SETTINGS.items():
         print(f"{name}: closed, {split} split…", flush=True)

@@ -53,7 +53,7 @@ def test_bands_order_a_good_question_above_a_non_question() -> None:
     assert bad.band == "likely to struggle" and good.band != "likely to struggle"
     assert bad.band_good_rate < bad.base_rate  # the evidence behind "struggle"
     assert bad.highlights == []  # no prose, nothing to highlight
-    assert "title-as-question" in [s.id for s in bad.suggestions]
+    assert "ask-in-the-body" in [s.id for s in bad.suggestions]  # no body question to title
 
 
 class _Judged:

@@ -340,3 +340,63 @@ def test_tags_get_advice_when_they_hurt() -> None:
     # ("bug", "support") are about the site.
     for q in (real("ai.stackexchange.com", 218), real("dba.meta.stackexchange.com", 3109)):
         assert q.tags and not {"add-tags", "topic-tags"} & {r.id for r, _, _ in candidates(q)}
+
+
+# --- advice for the close reasons: asking for a pick (off topic, not constructive) and a
+# debugging question without its expected result (not a real question).
+
+
+@pytest.mark.data
+def test_asking_for_a_pick_is_found_where_questions_were_closed_for_it() -> None:
+    """On real Stack Overflow questions (every 5th of the closing sample), the evidence of
+    "ask-how-not-which" must separate: it fires on questions closed as not constructive
+    several times as often as on questions left open."""
+    import csv
+
+    from tests.conftest import SHARED_DATA
+
+    fired: dict[str, list[bool]] = {}
+    path = SHARED_DATA / "stackoverflow-closed" / "train-sample.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if int(row["PostId"]) % 5:
+                continue
+            tags = tuple(row[f"Tag{i}"] for i in range(1, 6) if row[f"Tag{i}"])
+            q = Question.from_markdown(row["Title"], row["BodyMarkdown"], tags)
+            fired.setdefault(row["OpenStatus"], []).append(
+                _evidence("ask-how-not-which", q) is not None
+            )
+    rate = {status: sum(v) / len(v) for status, v in fired.items()}
+    assert rate["not constructive"] > 3 * rate["open"] and rate["open"] < 0.1, rate
+
+
+def test_asking_for_a_pick_is_asked_as_a_problem() -> None:
+    q = Question.from_markdown(
+        "What is the best Python library for PDF parsing?",
+        "I need to parse PDFs in Python. Which library is the best? Please recommend one!",
+        ("python", "pdf"),
+    )
+    assert _evidence("ask-how-not-which", q) == "“What is the best Python library for PDF parsing?”"
+    what_if = next(r for r in RULES if r.id == "ask-how-not-which").what_if(q)
+    assert "Which library" not in what_if.body.text and "recommend" not in what_if.body.text
+    assert what_if.body.text.startswith("I need to parse PDFs in Python.")
+    plain = Question.from_markdown("How do I read a PDF's text in Python?", "I tried PyPDF2.", ())
+    assert _evidence("ask-how-not-which", plain) is None
+
+
+def test_a_debugging_question_is_asked_for_its_expected_result() -> None:
+    failing = Question.from_markdown(
+        "My sort function does not work",
+        "I wrote this:\n\n    def s(xs):\n        return xs.sort()\n\nIt does not work.",
+        ("python",),
+    )
+    assert _evidence("expected-vs-actual", failing) is not None
+    told = Question.from_markdown(
+        failing.title,
+        "I wrote this:\n\n    def s(xs):\n        return xs.sort()\n\nIt does not work: I "
+        "expected a sorted list but got None.",
+        ("python",),
+    )
+    assert _evidence("expected-vs-actual", told) is None
+    not_code = Question.from_markdown("My bike chain does not work", "It slips on hills.", ())
+    assert _evidence("expected-vs-actual", not_code) is None

@@ -437,6 +437,71 @@ def _meta_tag_what_if(q: Question) -> Question:
     return replace(q, tags=tuple(_TOPIC_STAND_IN if t in found else t for t in q.tags))
 
 
+# --- what gets questions closed as off topic or not constructive: asking which tool,
+# library or approach is best, or for recommendations (answers would be opinions or lists).
+_SHOPPING = re.compile(
+    r"\b(?:recommend\w*|suggestions? (?:for|on)|(?:any|some) suggestions?"
+    r"|what(?:'s| is| are) (?:the )?(?:best|better|good|recommended)\b"
+    r"|which (?:\w+ )?(?:is|are|one is|would be) (?:the )?(?:best|better|preferred)\b"
+    r"|(?:best|good|better|free|recommended) (?:\w+ )?(?:librar(?:y|ies)|tools?|frameworks?"
+    r"|books?|tutorials?|resources?|ide|editors?|courses?|websites?)\b"
+    r"|pros and cons|your (?:opinion|favou?rite)|what do you (?:think|prefer|use))",
+    re.I,
+)
+
+
+def _shopping_sentences(text: str) -> list[tuple[int, int]]:
+    return [(a, b) for a, b in split_sentences(text) if _SHOPPING.search(text[a:b])]
+
+
+def _shopping_evidence(q: Question) -> str | None:
+    found = [q.body.text[a:b].strip() for a, b in _shopping_sentences(q.body.text)]
+    if _SHOPPING.search(q.title):
+        found.insert(0, q.title.strip())
+    return f"“{found[0][:80]}”" if found else None
+
+
+_HOW_STAND_IN = "I tried one way, but it fails on my input. How can I make it work?"
+
+
+def _shopping_what_if(q: Question) -> Question:
+    """The sentences that ask for a pick asked as a problem instead (a stand-in: the
+    writer says what they tried and asks how; removing them alone would only shorten it)."""
+    text, spans = q.body.text, _shopping_sentences(q.body.text)
+    if not spans:
+        return q
+    return _with_text(q, (_remove(text, spans) + " " + _HOW_STAND_IN).strip())
+
+
+# --- what gets a debugging question closed as not a real question: no expected result.
+_EXPECTED = re.compile(
+    r"\b(?:expect\w*|instead|actual(?:ly)?|should (?:be|return|print|show|give|output)"
+    r"|supposed to|(?:but|and) (?:i )?(?:get|got|see|saw)|returns?|output)\b",
+    re.I,
+)
+_EXPECTED_STAND_IN = "I expected it to return the right result, but got a different one instead."
+
+
+_FAILING = re.compile(
+    r"\b(?:doesn'?t|does not|didn'?t|did not|won'?t|can'?t|cannot|not) (?:work|run|compile|start)"
+    r"|\b(?:fails?|failing|failed|errors?|exceptions?|crash\w*|bugs?|wrong|broken|problem)\b",
+    re.I,
+)
+
+
+def _expected_evidence(q: Question) -> str | None:
+    """A debugging question (about code, and something fails) that never says what it
+    should do or what it did instead."""
+    text = q.body.text
+    if not about_code(q) or not _FAILING.search(f"{q.title} {text}") or _EXPECTED.search(text):
+        return None
+    return "a question about code that never says what it should do and what it did"
+
+
+def _expected_what_if(q: Question) -> Question:
+    return _with_text(q, (q.body.text.rstrip() + " " + _EXPECTED_STAND_IN).strip())
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "title-as-question", ("title_is_question", "title_question_marks"), +1,
@@ -489,6 +554,21 @@ RULES: tuple[Rule, ...] = (
         lambda q, e: "No code block: show the code you ran and the exact error you got, "
         "formatted as code.",
         _code_what_if, False,
+    ),
+    Rule(
+        "expected-vs-actual", ("effort_markers",), +1,
+        _expected_evidence,
+        lambda q, e: "Say what you expected to happen and what happened instead (the exact "
+        "output or error): without it, a debugging question is closed as unclear.",
+        _expected_what_if, False,
+    ),
+    Rule(
+        "ask-how-not-which", (), +1,  # its words' own weights: no catalog feature moves
+        _shopping_evidence,
+        lambda q, e: f"Asking which tool or library is best, or for recommendations ({e}), "
+        "gets questions closed as off topic or not constructive: describe the problem you "
+        "need to solve and what you tried, and ask how to solve it.",
+        _shopping_what_if, False,
     ),
     Rule(
         "add-tags", ("n_tags",), +1,

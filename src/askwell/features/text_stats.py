@@ -599,7 +599,7 @@ def phrase_spans(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
     """Spans of the phrases of the lexicons ``names`` (see ``LEXICONS``) in ``text``, as
     ``count_phrases`` finds them, case-insensitive."""
     wanted = set(names)
-    # Case-insensitive matching also pairs "I" with the dotless "ı" and the dotted "İ",
+    # Case-insensitive matching also pairs "I" with the dotless "\u0131" and the dotted "İ",
     # whose lower case is no phrase of the lexicons: count_phrases (on the lower-cased text)
     # does not count those, so neither does this.
     return [

@@ -34,7 +34,10 @@ def compare_labels(
         SplitConfig(config.test_fraction, config.val_fraction, config.seed),
     )
     labelled = LabelInputs(frame, inputs.answers, inputs.sources_without_accepted)
-    for name in labels or sorted(LABELS):
+    # By default the answer labels: the comparison chooses what the answer model learns.
+    # ``closed`` is another promise, learned by the closing model from its own data.
+    answer_labels = sorted(n for n, spec in LABELS.items() if spec.positive_is_good)
+    for name in labels or answer_labels:
         label = LABELS[name]
         row: dict[str, Any] = {
             "label": name,

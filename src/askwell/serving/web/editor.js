@@ -177,8 +177,10 @@ function renderScore(data) {
     ui.evidence.textContent = `Of questions judged like this, ${pct(closing.closed_rate)} were closed.` +
       (top ? ` If it were closed, most likely as “${top.reason}” (${pct(top.probability)}).` : "");
     ui.evidence.hidden = false;
+    // The answer model's own uncertainty is said here, not as a doubt about the headline.
     ui.answer.textContent = `Chance ${chance}: ${pct(data.score)}` +
-      (rate == null ? "." : ` (of questions scored like this, ${pct(rate)} ${past}).`);
+      (rate == null ? "." : ` (of questions scored like this, ${pct(rate)} ${past})`) +
+      (review ? "; uncertain, small edits can move it." : rate == null ? "" : ".");
     ui.answer.hidden = false;
   } else {
     ui.gauge.setAttribute("stroke-dasharray", `${(data.score * 100).toFixed(1)} 100`);
@@ -191,7 +193,7 @@ function renderScore(data) {
     ui.evidence.hidden = rate == null;
     ui.answer.hidden = true;
   }
-  ui.review.hidden = !review;
+  ui.review.hidden = !review || Boolean(closing);
 }
 
 function renderFactors(list, given, kind) {
