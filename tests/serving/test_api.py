@@ -17,10 +17,10 @@ from askwell.records import Question
 from askwell.store.db import Store
 
 MESSY = {
-    "title": "csv problem",
+    "title": "pandas csv bad lines problem",
     "body": "Hi all!!! I read a CSV file with pandas and the read FAILS.\n\n"
     "```\ndf = pd.read_csv('a.csv')\n```\n\nI expected the bad lines to be skipped. "
-    "How can I skip them? Thanks in advance!!!",
+    "How can I skip the bad lines in pandas? Thanks in advance!!!",
     "tags": ["python", "pandas"],
 }
 BETTER = {
@@ -54,7 +54,8 @@ def test_a_score_carries_everything_the_editor_shows(client: TestClient) -> None
         prose[h["start"] : h["end"]] == h["text"] for h in body["highlights"]
     )
     ids = [s["id"] for s in body["suggestions"]]
-    assert "title-as-question" in ids and all(s["effect"] > 0 for s in body["suggestions"])
+    # "!!!" lowers the judgement and calming it costs no chance of an answer.
+    assert "calm-punctuation" in ids and all(s["effect"] > 0 for s in body["suggestions"])
     effects = [s["effect"] for s in body["suggestions"]]
     assert effects == sorted(effects, reverse=True)
 
@@ -134,7 +135,13 @@ def test_a_session_records_revisions_and_the_advice_followed(
     assert revision["score_before"] == pytest.approx(first["score"])
     assert revision["score_after"] == pytest.approx(second["score"])
     shown = {s["id"] for s in first["suggestions"]}
-    assert set(revision["followed"]) == shown & {"title-as-question", "drop-noise"}
+    # BETTER drops the greeting, the thanks and their "!!!": what was shown for them is followed.
+    assert "calm-punctuation" in shown
+    assert set(revision["followed"]) == shown & {
+        "calm-punctuation",
+        "drop-noise",
+        "title-as-question",
+    }
 
 
 def test_health_readiness_metrics_and_docs(client: TestClient) -> None:

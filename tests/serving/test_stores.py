@@ -35,7 +35,7 @@ def _round_trip(url: str) -> None:
     assert kept["created_at"] is not None
     (revision,) = [r for r in store.rows("revisions") if r["session_id"] == "s-1"]
     assert revision["previous_request_id"] == first["request_id"]
-    assert "title-as-question" in revision["followed"]
+    assert "calm-punctuation" in revision["followed"]
     (row,) = [f for f in store.rows("feedback") if f["request_id"] == second["request_id"]]
     assert row["helpful"] is True and row["comment"] == "clear ✓"
     store.close()
