@@ -215,6 +215,27 @@ def askwell_best(data: PreparedData, config: TrainConfig) -> Best:
 # --- one setting ----------------------------------------------------------------------------
 
 
+LEDGER = ROOT / "evidence" / "test-ledger.jsonl"
+
+
+def _record_read(
+    data: PreparedData, config: TrainConfig, aucs: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """One line in the repository's test ledger for this setting's test read (every scorer
+    at once): the read count the results state."""
+    from askwell.models.ledger import TestLedger, split_protocol
+    from askwell.versioning import code_version
+
+    read = TestLedger(LEDGER).record(
+        reader="bench/quality " + " ".join(sys.argv[1:]),
+        fingerprint=data.fingerprint,
+        protocol=split_protocol(asdict(config)),
+        metrics={f"roc_auc_{name}": e["value"] for name, e in aucs.items()},
+        commit=code_version(),
+    )
+    return {"ledger": str(LEDGER.relative_to(ROOT)), "nth": read.nth, "time": read.entry["time"]}
+
+
 def _timed(fn: Callable[[], Floats]) -> tuple[Floats, float]:
     started = time.perf_counter()
     return fn(), round(time.perf_counter() - started, 2)
@@ -267,6 +288,7 @@ def run_setting(dataset: Dataset, label: str, split: str, n_boot: int) -> dict[s
         },
         "askwell_minus_book_v1": asdict(versus),
         "askwell_ece": asdict(ece),
+        "test_read": _record_read(data, config, aucs),
         "wall_s": round(time.perf_counter() - started, 2),
     }
 
@@ -450,6 +472,7 @@ def run_closing_setting(dataset: Dataset, split: str, n_boot: int) -> dict[str, 
         },
         "askwell_minus": versus,
         "askwell_ece": asdict(ece),
+        "test_read": _record_read(data, config, aucs),
         "reasons": reason_metrics(result.model, data, SEED, n_boot),
         "wall_s": round(time.perf_counter() - started, 2),
     }
@@ -485,6 +508,13 @@ SCORER_LABELS = {
 }
 
 
+def _reads(setting: dict[str, Any]) -> str:
+    read = setting.get("test_read")
+    if read is None:
+        return "test reads not recorded"
+    return f"test split read {read['nth']} time{'s' if read['nth'] > 1 else ''} ({read['ledger']})"
+
+
 def _ci(e: dict[str, Any]) -> str:
     return f"{e['value']:.3f} [{e['low']:.3f}, {e['high']:.3f}]"
 
@@ -513,7 +543,7 @@ def markdown(doc: dict[str, Any]) -> str:
             "",
             f"train / val / test: {parts['train']['n']:,} / {parts['val']['n']:,} / "
             f"{parts['test']['n']:,} questions; test positive rate "
-            f"{parts['test']['positive_rate']:.3f}; {s['wall_s']:.0f} s.",
+            f"{parts['test']['positive_rate']:.3f}; {s['wall_s']:.0f} s; {_reads(s)}.",
             "",
             "| scorer | test ROC-AUC [95% CI] | fit s |",
             "|---|---|---:|",
@@ -613,7 +643,7 @@ def closing_markdown(doc: dict[str, Any]) -> str:
             "",
             f"train / val / test: {parts['train']['n']:,} / {parts['val']['n']:,} / "
             f"{parts['test']['n']:,} questions; test closed rate "
-            f"{parts['test']['closed_rate']:.3f}; {s['wall_s']:.0f} s.",
+            f"{parts['test']['closed_rate']:.3f}; {s['wall_s']:.0f} s; {_reads(s)}.",
             "",
             "| scorer | test ROC-AUC [95% CI] | fit s |",
             "|---|---|---:|",

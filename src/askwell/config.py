@@ -69,6 +69,11 @@ class TrackingSettings(_Strict):
     model_name: str = Field(
         "askwell-question-quality", min_length=1, description="registered model name"
     )
+    test_ledger: Path = Field(
+        Path("evidence/test-ledger.jsonl"),
+        description="JSON lines, one per read of a test split (askwell train and evaluate, "
+        "bench/quality); relative to the working directory",
+    )
 
     @field_validator("uri")
     @classmethod

@@ -59,6 +59,15 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
                     "## Ethical considerations", "beer.stackexchange.com"):  # fmt: skip
         assert section in card
 
+    # The test read is in the ledger (relative to the working directory), and the card says
+    # it is the first.
+    ledger = tmp_path / "evidence" / "test-ledger.jsonl"
+    (entry,) = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert entry["fingerprint"] == info.data_fingerprint
+    assert entry["protocol"]["label"] == "good_answer_within_7d"
+    assert entry["metrics"]["roc_auc"] == pytest.approx(info.metrics["test_roc_auc"], abs=1e-6)
+    assert "has now been read once" in card
+
     listed = run_askwell("experiments", "list", "--config", str(config), cwd=tmp_path)
     assert listed.returncode == 0 and "answered" in listed.stdout  # the run, named for its file
 
@@ -72,6 +81,10 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
     assert reevaluated["test"]["errors"] == evaluation["test"]["errors"]
     assert reevaluated["learning_curve"] == evaluation["learning_curve"]
     assert again.with_suffix(".report.html").exists() and again.with_suffix(".card.md").exists()
+    # ... and it is a second read of the same test split: the ledger and the card say so.
+    assert len(ledger.read_text().splitlines()) == 2
+    assert "has now been read 2 times" in again.with_suffix(".card.md").read_text()
+    assert "read 2 times" in again.with_suffix(".report.html").read_text()
 
     # On another dataset it says so; a broken label table is one clear line.
     other = tmp_path / "other"

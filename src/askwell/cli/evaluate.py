@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from askwell.cli.common import LabelsOption, console, reports_errors
+from askwell.cli.common import ConfigOption, LabelsOption, console, load_settings, reports_errors
 
 
 @reports_errors
@@ -22,6 +22,7 @@ def evaluate_command(
         help="Path stem for the outputs: STEM.evaluation.json, STEM.report.html, STEM.card.md.",
     ),
     labels_file: Path | None = LabelsOption,
+    config_file: Path | None = ConfigOption,
 ) -> None:
     """Evaluate a bundle on the test part of a dataset, split as the bundle was trained
     (same label, split, fractions and seed), and write the evaluation, report and card.
@@ -41,8 +42,10 @@ def evaluate_command(
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import load_bundle
     from askwell.models.evaluate import evaluate
+    from askwell.models.ledger import record_evaluation
     from askwell.models.train import TrainConfig, prepare
 
+    settings = load_settings(config_file)
     comparison = read_label_table(labels_file) if labels_file is not None else None
     model, info = load_bundle(bundle, feature_names())
     data = Dataset.open(dataset)
@@ -62,6 +65,13 @@ def evaluate_command(
             "edit_check": check_edits(model, prepared.parts["test"].questions),
         },
     }
+    summary["test"]["test_read"] = record_evaluation(
+        settings.tracking.test_ledger,
+        reader=f"askwell evaluate {bundle}",
+        fingerprint=prepared.fingerprint,
+        config=info.config,
+        evaluation=summary["test"],
+    )
     written = write_evaluation(summary, out, comparison)
     print_summary(summary)
     if not same_data:

@@ -56,6 +56,7 @@ def train_command(
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
+    from askwell.models.ledger import record_evaluation
     from askwell.models.train import TrainConfig, learning_curve, prepare, train
     from askwell.versioning import code_version
 
@@ -88,6 +89,13 @@ def train_command(
     }
     evaluation = evaluate(result.model, prepared, train_config.seed)
     evaluation["edit_check"] = check_edits(result.model, prepared.parts["test"].questions)
+    evaluation["test_read"] = record_evaluation(
+        settings.tracking.test_ledger,
+        reader=f"askwell train --out {out}",
+        fingerprint=prepared.fingerprint,
+        config=training["config"],
+        evaluation=evaluation,
+    )
     info = BundleInfo(
         name=out.stem,
         label={"name": label_spec.name, "description": label_spec.description},

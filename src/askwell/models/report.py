@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 # One page style and one figure → inline PNG path for every askwell page.
 from askwell.data.profile import PAGE_CSS, figure_html
 from askwell.errors import OutputError
+from askwell.models.ledger import describe_read
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -229,7 +230,8 @@ def _header(evaluation: dict[str, Any], test: dict[str, Any]) -> str:
             f"{_count(test.get('n_test'))} questions with a known label "
             f"(of {_count(sizes.get('test'))} in the test part)",
         ),
-        ("threshold", f"{_fmt(threshold)} (chosen on validation, applied once to test)"),
+        ("threshold", f"{_fmt(threshold)} (chosen on validation, applied to test)"),
+        ("test reads", describe_read(test)),
     ]
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in meta)
     metrics = _dict(test.get("metrics"))
@@ -676,7 +678,7 @@ def _validation(evaluation: dict[str, Any]) -> str:
         parts.append(_table(["candidate", "validation ROC-AUC", ""], rows, frozenset({1})))
     else:
         parts.append(_note(f"Validation grid: {NA}."))
-    parts.append(_note(f"Chosen parameters: {chosen or NA}; the test part was scored once, after."))
+    parts.append(_note(f"Chosen parameters: {chosen or NA}; the test part was scored after."))
     split = _dict(evaluation.get("split"))
     sizes = _dict(split.get("sizes"))
     parts.append("<h3>Split</h3>")
