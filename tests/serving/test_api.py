@@ -189,3 +189,32 @@ def test_serving_loads_the_registry_champion(tmp_path: Path) -> None:
     tracker.set_alias("champion", tracker.register_bundle(Path(bundle)))
     choice = load_model(settings)
     assert choice.failure is None and choice.source.startswith("registry champion")
+
+
+def test_an_unreadable_registry_serves_the_bundled_model_but_is_not_ready(
+    tmp_path: Path,
+) -> None:
+    """A registry that exists but cannot be read: the bundled model answers (scores are
+    the model's, not the fallback's), and the service says it is degraded, and why, rather
+    than reporting itself healthy while serving a version nobody chose."""
+    from askwell.config import TrackingSettings
+    from askwell.serving.app import create_app
+    from askwell.serving.service import load_model
+
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"this is not an SQLite database" * 100)
+    tracking = TrackingSettings(uri=f"sqlite:///{db}", artifact_root=str(tmp_path / "artifacts"))
+    settings = get_settings(
+        overrides={"serve.database_url": f"sqlite:///{tmp_path / 'askwell.db'}"}, environ={}
+    ).model_copy(update={"tracking": tracking})
+    choice = load_model(settings)
+    assert choice.failure is None and choice.source == "bundled default model"
+    assert choice.problem is not None and "registry" in choice.problem
+    client = TestClient(create_app(settings, model=choice))
+    question = {"title": "How do I parse JSON in Python?", "body": "`json.loads` fails."}
+    scored = client.post("/v1/score", json=question)
+    assert scored.status_code == 200 and scored.json()["degraded"] is False
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["model"].startswith("degraded: the registry's champion could not be read")
+    assert "askwell_degraded 1.0" in client.get("/metrics").text

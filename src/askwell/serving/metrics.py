@@ -54,7 +54,8 @@ class Metrics:
         )
         self.degraded = Gauge(
             "askwell_degraded",
-            "1 while the model could not be loaded and every score is the fallback's",
+            "1 while the service is not what it was set up to be: the model could not be "
+            "loaded (every score is the fallback's) or the registry could not be read",
             registry=r,
             multiprocess_mode="max",
         )

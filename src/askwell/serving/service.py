@@ -50,18 +50,27 @@ class ModelChoice:
     scorer: Scorer
     name: str
     source: str  # where it came from, for /readyz
-    failure: str | None  # why the model is not in use (None: it is)
+    failure: str | None  # why no model is in use: the rule-based fallback answers (None: one is)
     bundle: Path | None = None  # the file it was loaded from
+    problem: str | None = None  # a model serves, but not the one intended, and why
+
+    @property
+    def degraded(self) -> str | None:
+        """What /readyz reports: why the service is not what it was set up to be."""
+        return self.failure or self.problem
 
 
 def load_model(settings: Settings) -> ModelChoice:
     """The bundle to serve: the configured one, else the registry's champion, else the
-    bundled default; the rule-based fallback when that cannot be loaded."""
+    bundled default; the rule-based fallback when that cannot be loaded. A registry that
+    exists but cannot be read leaves the bundled model serving, degraded: it is not the
+    version the deployment chose, and /readyz says why."""
     bundle = settings.serve.bundle
     source = str(bundle) if bundle is not None else "bundled default model"
+    problem = None
     try:
         if bundle is None:
-            champion = _champion(settings)
+            champion, problem = _champion(settings)
             if champion is not None:
                 bundle, source = champion, f"registry champion ({champion})"
         bundle = bundle or default_bundle()
@@ -70,21 +79,23 @@ def load_model(settings: Settings) -> ModelChoice:
         reason = f"cannot load {source}: {exc}"
         log.error("%s; answering with the rule-based fallback", reason)
         return ModelChoice(FallbackPredictor(reason), "heuristic", source, reason)
-    return ModelChoice(predictor, predictor.info.name, source, None, bundle)
+    return ModelChoice(predictor, predictor.info.name, source, None, bundle, problem)
 
 
-def _champion(settings: Settings) -> Path | None:
-    """The registry's champion bundle, if a registry exists here and names one."""
+def _champion(settings: Settings) -> tuple[Path | None, str | None]:
+    """The registry's champion bundle, if a registry exists here and names one; or why the
+    registry could not say."""
     from askwell.models.registry import Tracker
 
     registry = Tracker(settings.tracking)
     if not registry.db_path.is_file():  # no registry yet: do not create one to look
-        return None
+        return None, None
     try:
-        return registry.champion_bundle()
+        return registry.champion_bundle(), None
     except AskwellError as exc:
-        log.error("registry champion unusable (%s); serving the bundled model", exc)
-        return None
+        reason = f"the registry's champion could not be read ({exc}); serving the bundled model"
+        log.error("%s", reason)
+        return None, reason
 
 
 class ScoringService:
@@ -100,7 +111,7 @@ class ScoringService:
             if isinstance(model.scorer, FallbackPredictor)
             else FallbackPredictor("the model failed on a request")
         )
-        metrics.degraded.set(1 if model.failure else 0)
+        metrics.degraded.set(1 if model.degraded else 0)
         pool = model.scorer
         if isinstance(pool, ScoringPool) and not os.environ.get(MULTIPROC_ENV):
             metrics.scoring_processes.set_function(lambda: pool.alive)  # read when scraped
@@ -240,7 +251,7 @@ class ScoringService:
             database = "ok"
         except StoreError as exc:
             database = str(exc)
-        model = "ok" if self.model.failure is None else f"degraded: {self.model.failure}"
+        model = "ok" if self.model.degraded is None else f"degraded: {self.model.degraded}"
         checks = {"model": model, "model_source": self.model.source, "database": database}
         pool = self.model.scorer
         if isinstance(pool, ScoringPool):
