@@ -116,9 +116,36 @@ def test_unknown_is_not_false(inputs: LabelInputs) -> None:
     android = frame["source"].str.contains("SanduniTharaka")
     assert accepted[android].isna().all()  # that export has no AcceptedAnswerId column
     assert accepted[~android].notna().all()
-    timely = get_label("good_answer_within_7d")(labelled)
+    label = get_label("good_answer_within_7d")
+    timely, censored = label(labelled), label.censored(labelled)
     exports = frame["site"].str.startswith("stackoverflow-")
-    assert timely[exports].isna().all() and timely[~exports].notna().all()
+    assert timely[exports].isna().all() and timely[~exports & ~censored].notna().all()
+    assert timely[censored].isna().all()
+
+
+def test_a_windowed_label_waits_for_its_outcome(inputs: LabelInputs) -> None:
+    """good_answer_within_7d is unknown for exactly the questions posted in the last 7 days
+    of their site's data: before, they counted as negatives, which made the newest (test)
+    questions look worse than they were."""
+    frame, _ = split(inputs.questions, "time")
+    dumps = frame[frame["site"].isin(SITES)]
+    labelled = LabelInputs(dumps, inputs.answers)
+    label = get_label("good_answer_within_7d")
+    censored = label.censored(labelled)
+    for site in SITES:
+        posts = pd.concat(
+            [dumps.loc[dumps["site"] == site, "creation_date"],
+             inputs.answers.loc[inputs.answers["site"] == site, "creation_date"]]
+        )  # fmt: skip
+        end = posts.max()
+        young = dumps["site"].eq(site) & (dumps["creation_date"] > end - pd.Timedelta(days=7))
+        assert censored[dumps["site"] == site].equals(young[dumps["site"] == site]), site
+    assert censored.sum() > 0 and (dumps.loc[censored, "part"] == "test").all()
+    raw = label.compute(labelled).astype("boolean")  # what the label said before waiting
+    assert raw[censored].mean() < raw[~censored & (dumps["part"] == "test")].mean()
+    assert label(labelled)[censored].isna().all()
+    # Labels without a window censor nothing.
+    assert not get_label("answered").censored(labelled).any()
 
 
 def test_age_fair_label_removes_the_age_bias(inputs: LabelInputs) -> None:

@@ -82,6 +82,7 @@ def train_command(
             "duplicates_dropped": prepared.split_report.duplicates_dropped,
             "undated_dropped": prepared.split_report.undated_dropped,
             "unknown_label_dropped": prepared.unknown_label,
+            "censored_dropped": prepared.censored,
         },
         "data": data_summary(data),
         "code_version": code_version(),

@@ -12,6 +12,9 @@ read as False: training and evaluation drop it.
   votes. The cohort median is part of the label's definition, like a rank; no model sees it.
 - ``answered``, ``accepted``, ``score_positive``, ``good_answer_within_7d``: what the product
   promises, that a better question gets answered (well, and soon).
+- A label with a time window (``good_answer_within_7d``) waits for its outcome: a question
+  posted less than the window before its site's data ends (the site's last post in the
+  dataset) has not had the window yet, so its label is unknown (censored), never a negative.
 - ``closed``: the community closed the question (on the Stack Overflow closing data, as not a
   real question, off topic, not constructive or too localized). Its *good* outcome is the
   negative one: askwell's models always predict the good outcome (here: staying open), so
@@ -74,13 +77,29 @@ class Label:
     # Whether True is the good outcome. Models learn the good outcome: a question's score is
     # the chance of it (``good``), whatever the label's own polarity.
     positive_is_good: bool = True
+    window: pd.Timedelta | None = None  # how long the outcome takes to be known
 
     def __call__(self, inputs: LabelInputs) -> pd.Series:
         if self.needs_split and "part" not in inputs.questions:
             raise InputError(
                 f"label {self.name!r} needs a split: its median is the training portion's"
             )
-        return self.compute(inputs).astype("boolean").rename(self.name)
+        values = self.compute(inputs).astype("boolean")
+        return values.mask(self.censored(inputs)).rename(self.name)
+
+    def censored(self, inputs: LabelInputs) -> pd.Series:
+        """Per question, True where the outcome cannot be known yet: posted less than the
+        label's window before its site's data ends. All False for a label without a window."""
+        q = inputs.questions
+        if self.window is None:
+            return pd.Series(False, index=q.index)
+        ends = (
+            pd.concat([q[["site", "creation_date"]], inputs.answers[["site", "creation_date"]]])
+            .groupby("site")["creation_date"]
+            .max()
+        )
+        young: pd.Series = q["creation_date"] > q["site"].map(ends) - self.window
+        return young.fillna(False).astype(bool)
 
     def good(self, inputs: LabelInputs) -> pd.Series:
         """The good outcome per question (nullable boolean): the label, or its negation
@@ -169,9 +188,11 @@ LABELS: dict[str, Label] = {
         Label(
             "good_answer_within_7d",
             "An answer with a positive score arrived within 7 days (sites whose answers "
-            "are in the dataset).",
+            "are in the dataset; unknown for questions posted in the last 7 days of their "
+            "site's data).",
             False,
             _good_answer_within_7d,
+            window=pd.Timedelta(days=7),
         ),
         Label(
             "closed",

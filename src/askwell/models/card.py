@@ -50,6 +50,23 @@ def best_label(rows: Sequence[dict[str, Any]]) -> str | None:
     return str(max(learnable, key=lambda r: r["spearman_answer_count"])["label"])
 
 
+def _dropped(split: dict[str, Any]) -> str:
+    """What the split left out, counted: nothing is dropped silently."""
+    censored = split.get("censored_dropped")
+    return (
+        f"- Left out: {split.get('duplicates_dropped', 0)} duplicates, "
+        f"{split.get('undated_dropped', 0)} undated, {split.get('unknown_label_dropped', 0)} "
+        "with an unknown label"
+        + (
+            f", of which {censored} too young for the label's window at the end of their "
+            "site's data (censored, never counted as negatives)"
+            if censored is not None
+            else ""
+        )
+        + "."
+    )
+
+
 def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None = None) -> str:
     """The card as Markdown, from an evaluation summary (``*.evaluation.json``)."""
     config = summary.get("config", {})
@@ -82,6 +99,7 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         f"- Split: per-site `{config.get('split')}` split, test fraction "
         f"{config.get('test_fraction')}, validation {config.get('val_fraction')} of train; "
         f"seed {config.get('seed')}. Sizes: {summary.get('split', {}).get('sizes')}.",
+        _dropped(summary.get("split", {})),
         "- Validation ROC-AUC of each candidate (the best was kept): "
         + ", ".join(f"{k} {_f(v)}" for k, v in summary.get("validation_auc", {}).items())
         + ".",

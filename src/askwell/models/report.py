@@ -69,6 +69,11 @@ _DROPPED = (
         "unknown label",
         "the source does not say; never counted as negative",
     ),
+    (
+        "censored_dropped",
+        "of which censored",
+        "posted less than the label's window before the site's data ends: not known yet",
+    ),
 )
 
 

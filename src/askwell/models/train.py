@@ -87,6 +87,7 @@ class PreparedData:
     split_report: SplitReport
     unknown_label: int
     fingerprint: str
+    censored: int = 0  # of unknown_label: too young for the label's window at the data's end
 
 
 def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
@@ -98,7 +99,9 @@ def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
         config.split,
         SplitConfig(config.test_fraction, config.val_fraction, config.seed),
     )
-    values = label.good(LabelInputs(frame, inputs.answers, inputs.sources_without_accepted))
+    labelled = LabelInputs(frame, inputs.answers, inputs.sources_without_accepted)
+    values = label.good(labelled)
+    censored = int(label.censored(labelled).sum())
     known = values.notna()
     frame = frame[known].assign(y=values[known].astype(int))
     text = dataset.table("questions", _TEXT_COLUMNS).to_pandas()
@@ -121,7 +124,7 @@ def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
                 f"the {name} part has {has}; label {config.label!r} cannot be learned and "
                 "evaluated from this dataset and split"
             )
-    return PreparedData(parts, report, int((~known).sum()), dataset.fingerprint)
+    return PreparedData(parts, report, int((~known).sum()), dataset.fingerprint, censored)
 
 
 class QualityModel:
