@@ -94,6 +94,13 @@ class TrainSettings(_Strict):
     seed: int = 0
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the training part")
+    near_duplicates: float | None = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="drop near-duplicate questions before splitting: Jaccard similarity of "
+        "their word 3-gram sets at or above this (the earliest is kept); null: exact only",
+    )
     max_word_features: int = Field(20_000, ge=0)
     max_char_features: int = Field(5_000, ge=0)
     word_ngrams: int = Field(2, ge=1, le=4, description="longest word n-gram")

@@ -68,6 +68,38 @@ def test_no_identical_text_in_two_parts(inputs: LabelInputs) -> None:
         assert (texted.groupby(key[texted.index])["part"].nunique() == 1).all()
 
 
+def test_near_duplicates_are_dropped_before_splitting(inputs: LabelInputs) -> None:
+    """Real questions reposted with a word changed, or with a line added, are found and
+    dropped (the earliest is kept); every other question is kept; off, nothing is."""
+    questions = inputs.questions
+    long = questions[questions["body_text"].fillna("").str.split().str.len() > 80].head(40)
+    first = long.head(20)
+
+    def change_one_word(body: str) -> str:
+        words = body.split()
+        words[len(words) // 2] = "REPLACED"
+        return " ".join(words)
+
+    reposted = first.assign(
+        id=first["id"] + 10**9,
+        creation_date=first["creation_date"] + pd.Timedelta(days=30),
+        body_text=first["body_text"].map(change_one_word) + " Thanks in advance.",
+    )
+    frame, report = split(pd.concat([questions, reposted]), "time")
+    assert report.duplicates_dropped == 0
+    ids = set(frame["id"])
+    assert not ids & set(reposted["id"])  # every repost found
+    assert set(questions["id"]) - ids <= set(questions["id"])
+    dropped_originals = report.near_duplicates_dropped - len(reposted)
+    assert 0 <= dropped_originals <= len(questions) // 100  # the real data's own, if any
+    kept, off = split(pd.concat([questions, reposted]), "time", SplitConfig(near_duplicates=None))
+    assert off.near_duplicates_dropped == 0 and set(reposted["id"]) <= set(kept["id"])
+    # A different question on the same subject is not a duplicate.
+    other = long.iloc[20:21].assign(id=10**10, title=first["title"].iloc[0])
+    frame, report = split(pd.concat([first, other]), "random")
+    assert report.near_duplicates_dropped == 0 and len(frame) == len(first) + 1
+
+
 def test_random_split_is_seeded(inputs: LabelInputs) -> None:
     a, _ = split(inputs.questions, "random", SplitConfig(seed=1))
     b, _ = split(inputs.questions, "random", SplitConfig(seed=1))

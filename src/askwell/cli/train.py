@@ -80,6 +80,7 @@ def train_command(
         "split": {
             "sizes": prepared.split_report.sizes,
             "duplicates_dropped": prepared.split_report.duplicates_dropped,
+            "near_duplicates_dropped": prepared.split_report.near_duplicates_dropped,
             "undated_dropped": prepared.split_report.undated_dropped,
             "unknown_label_dropped": prepared.unknown_label,
             "censored_dropped": prepared.censored,

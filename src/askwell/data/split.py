@@ -9,7 +9,10 @@
 - ``random``: for comparison only, to show how much leakage flatters a model.
 
 Identical title + body pairs are removed first (the earliest is kept), so the same text can
-never sit on both sides; what was dropped is reported.
+never sit on both sides; then near-duplicates (a reposted question with a word changed): the
+Jaccard similarity of their word 3-gram sets, estimated with MinHash and found with
+locality-sensitive hashing (datasketch), at or above a threshold. What was dropped is
+reported.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class SplitReport:
     strategy: str
     sizes: dict[str, int] = field(default_factory=dict)
     duplicates_dropped: int = 0
+    near_duplicates_dropped: int = 0
     undated_dropped: int = 0
 
 
@@ -49,6 +53,12 @@ class SplitConfig:
     test_fraction: float = 0.2
     val_fraction: float = 0.1  # of the training portion, carved from its end (time split)
     seed: int = 0
+    near_duplicates: float | None = 0.8  # Jaccard of word 3-gram sets; None: exact only
+
+
+_SHINGLE = 3  # words per shingle
+_PERMUTATIONS = 64  # MinHash permutations: Jaccard estimated to about +-0.06
+_RECALL_MARGIN = 0.75  # LSH candidate threshold, as a share of the near-duplicate threshold
 
 
 def _text_key(frame: pd.DataFrame) -> pd.Series:
@@ -67,6 +77,39 @@ def drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     dup = key.loc[order].duplicated() & has_text.loc[order]
     dropped = dup[dup].index
     return frame.drop(index=dropped), len(dropped)
+
+
+def drop_near_duplicates(frame: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, int]:
+    """Keeps the earliest of each group of questions whose title + prose word 3-gram sets
+    have an (estimated) Jaccard similarity of at least ``threshold``."""
+    from datasketch import MinHash, MinHashLSH
+
+    # Positions, not index labels: a frame may repeat labels (concatenated tables).
+    order = np.lexsort((frame["id"].to_numpy(), frame["creation_date"].isna().to_numpy(),
+                        frame["creation_date"].to_numpy()))  # fmt: skip
+    keys = _text_key(frame).str.replace(_SEP, " ", regex=False).str.split().to_list()
+    words = [keys[i] for i in order]
+    shingles = [
+        {" ".join(w[i : i + _SHINGLE]).encode() for i in range(max(1, len(w) - _SHINGLE + 1))}
+        for w in words
+    ]
+    # Candidates are looked up at a lower similarity than the threshold: LSH's banding
+    # misses about one pair in seven at Jaccard 0.9 when tuned to the threshold itself.
+    index = MinHashLSH(threshold=threshold * _RECALL_MARGIN, num_perm=_PERMUTATIONS)
+    kept: dict[int, MinHash] = {}
+    drop = np.zeros(len(frame), dtype=bool)
+    for row, (position, sketch) in enumerate(
+        zip(order, MinHash.bulk(shingles, num_perm=_PERMUTATIONS), strict=True)
+    ):
+        if not words[row]:  # no text, nothing to leak
+            continue
+        # LSH finds candidates; the estimate decides (a band collision alone is not enough).
+        if any(sketch.jaccard(kept[c]) >= threshold for c in index.query(sketch)):
+            drop[position] = True
+        else:
+            index.insert(row, sketch)
+            kept[row] = sketch
+    return frame[~drop], int(drop.sum())
 
 
 def _time(frame: pd.DataFrame, config: SplitConfig) -> pd.Series:
@@ -160,6 +203,8 @@ def split(
     config = config or SplitConfig()
     report = SplitReport(strategy)
     frame, report.duplicates_dropped = drop_duplicates(frame)
+    if config.near_duplicates is not None:
+        frame, report.near_duplicates_dropped = drop_near_duplicates(frame, config.near_duplicates)
     if strategy == "time":
         dated = frame["creation_date"].notna()
         report.undated_dropped = int((~dated).sum())

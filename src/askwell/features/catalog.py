@@ -164,21 +164,29 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "title_question_marks", "Question marks in title",
-        "Question marks in the title; moderate is better: one is clear, several are "
-        "several questions or exasperation.",
-        "moderate", "question", "count", lambda p: p.question.title.count("?"),
+        "Question marks in the title (log-scaled); higher is better: the title asks. "
+        "Several are rare, and the exasperated kind (\"?!?\") is counted as repeated "
+        "punctuation.",
+        "higher", "question", "count", lambda p: p.question.title.count("?"),
     ),
     Feature(
         "body_question_marks", "Question marks in body",
-        "Question marks in the body prose; moderate is better: at least one clear "
-        "question, not a list of many.",
-        "moderate", "question", "count", lambda p: p.question.body.text.count("?"),
+        "Question marks in the body prose (log-scaled); higher is better: the body states "
+        "its question.",
+        "higher", "question", "count", lambda p: p.question.body.text.count("?"),
+    ),
+    Feature(
+        "asks", "Asks a question",
+        "1 when the title asks or a sentence of the body ends with \"?\"; higher is better: "
+        "a post that asks nothing cannot be answered.",
+        "higher", "question", "flag",
+        lambda p: float(is_question_title(p.question.title) or "?" in p.question.body.text),
     ),
     Feature(
         "wh_words", "Wh-words",
-        "What/why/how/when/where/which/who words in title and body; moderate is better: "
-        "a specific ask, not a barrage.",
-        "moderate", "question", "count", lambda p: p.phrases["wh"],
+        "What/why/how/when/where/which/who words in title and body (log-scaled); higher "
+        "is better: they are how a question is asked.",
+        "higher", "question", "count", lambda p: p.phrases["wh"],
     ),
     Feature(
         "how_do_i", "\"How do I\" phrasing",

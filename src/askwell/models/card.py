@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from askwell.data.labels import LABELS
+from askwell.features.catalog import FEATURES
 from askwell.models.ledger import describe_read
 
 # The label rule the card checks: the default label must be learnable (its test ROC-AUC
@@ -55,6 +56,7 @@ def _dropped(split: dict[str, Any]) -> str:
     censored = split.get("censored_dropped")
     return (
         f"- Left out: {split.get('duplicates_dropped', 0)} duplicates, "
+        f"{split.get('near_duplicates_dropped', 'uncounted')} near-duplicates, "
         f"{split.get('undated_dropped', 0)} undated, {split.get('unknown_label_dropped', 0)} "
         "with an unknown label"
         + (
@@ -89,8 +91,9 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         f"- Estimator: `{config.get('model')}` with parameters `{summary.get('params')}`, "
         "probabilities Platt-calibrated on the validation slice; decision threshold "
         f"{_f(summary.get('threshold'))} (chosen on validation).",
-        "- Features: the interpretable catalog (34 features: lengths, readability, question "
-        f"form, code, structure, tags, tone, effort), word TF-IDF (1-{config.get('word_ngrams', 2)}"
+        f"- Features: the interpretable catalog ({len(FEATURES)} features: lengths, "
+        "readability, question form, code, structure, tags, tone, effort), word TF-IDF "
+        f"(1-{config.get('word_ngrams', 2)}"
         " grams"
         + (', "?" and "!" counted as words' if config.get("word_punctuation") else "")
         + f", at most {config.get('max_word_features')}) of title, prose and code, title "

@@ -31,7 +31,7 @@ def compare_labels(
     frame, _ = split(
         inputs.questions,
         config.split,
-        SplitConfig(config.test_fraction, config.val_fraction, config.seed),
+        SplitConfig(config.test_fraction, config.val_fraction, config.seed, config.near_duplicates),
     )
     labelled = LabelInputs(frame, inputs.answers, inputs.sources_without_accepted)
     # By default the answer labels: the comparison chooses what the answer model learns.

@@ -63,6 +63,11 @@ _SLICE_FAMILIES = {
 }
 _DROPPED = (
     ("duplicates_dropped", "duplicates", "same title and body as an earlier question (kept once)"),
+    (
+        "near_duplicates_dropped",
+        "near-duplicates",
+        "word 3-grams nearly the same as an earlier question's (MinHash; kept once)",
+    ),
     ("undated_dropped", "undated", "no creation date, so no place in the time order"),
     (
         "unknown_label_dropped",

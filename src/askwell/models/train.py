@@ -57,6 +57,7 @@ class TrainConfig:
     seed: int = 0
     test_fraction: float = 0.2
     val_fraction: float = 0.1
+    near_duplicates: float | None = 0.8  # see TrainSettings
     max_word_features: int = 20_000
     max_char_features: int = 5_000
     word_ngrams: int = 2
@@ -97,7 +98,7 @@ def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
     frame, report = split(
         inputs.questions,
         config.split,
-        SplitConfig(config.test_fraction, config.val_fraction, config.seed),
+        SplitConfig(config.test_fraction, config.val_fraction, config.seed, config.near_duplicates),
     )
     labelled = LabelInputs(frame, inputs.answers, inputs.sources_without_accepted)
     values = label.good(labelled)
