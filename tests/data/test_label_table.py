@@ -1,4 +1,4 @@
-"""askwell labels: one model per label, judged on test by the product outcome."""
+"""askwell labels: one model per label, judged on validation by the product outcome."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def test_label_table_from_the_command_line(tmp_path: Path) -> None:
             continue
         auc = row["roc_auc"]
         assert auc["low"] <= auc["value"] <= auc["high"]
+        assert row["part"] == "val" and row["n_val"] > 0  # never the test part
         assert -1 <= row["spearman_answer_count"] <= 1
     # The book's label shows its age bias on a time split: newer questions look worse.
     book = next(r for r in rows if r["label"] == "score_above_median")

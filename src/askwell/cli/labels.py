@@ -20,8 +20,9 @@ def labels_command(
     config: Path | None = ConfigOption,
 ) -> None:
     """Train one model per registered label (train settings from the config) and compare
-    them on test: ROC-AUC on their own label, and within-site Spearman rho with AnswerCount
-    and with an accepted answer. The default label is chosen from this table."""
+    them on the validation part: ROC-AUC on their own label, and within-site Spearman rho
+    with AnswerCount and with an accepted answer. The default label is chosen from this
+    table, so it never reads the test part."""
     from askwell.data.dataset import Dataset
     from askwell.models.label_table import compare_labels
     from askwell.models.train import TrainConfig
@@ -29,7 +30,8 @@ def labels_command(
     settings = load_settings(config)
     rows = compare_labels(Dataset.open(dataset), TrainConfig(**settings.train.model_dump()))
     table = Table(
-        title="labels compared on test (time split unless configured)", title_justify="left"
+        title="labels compared on validation (time split unless configured)",
+        title_justify="left",
     )
     table.add_column("label", no_wrap=True)
     for col in (

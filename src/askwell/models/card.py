@@ -239,16 +239,18 @@ def _label_choice(label: str, labels: Sequence[dict[str, Any]] | None) -> list[s
         "### Why this label",
         "",
         "The product promises that a better question gets answered, so the default label is "
-        "the one whose model tracks answers best: among the labels a model can learn (test "
-        "ROC-AUC interval above 0.5), the highest Spearman rho between the model's score and "
-        "the question's AnswerCount, within each site, weighted by site size. One "
-        f"`{labels[0].get('model', '?')}` model per label, same data, features and split. "
+        "the one whose model tracks answers best: among the labels a model can learn "
+        "(validation ROC-AUC interval above 0.5), the highest Spearman rho between the "
+        "model's score and the question's AnswerCount, within each site, weighted by site "
+        "size. One "
+        f"`{labels[0].get('model', '?')}` model per label, same data, features and split, "
+        "measured on the validation part: the test part is not read to choose the label. "
         f"{verdict}",
         "",
         *_table(
             [
                 "label",
-                "test ROC-AUC [95% CI]",
+                "validation ROC-AUC [95% CI]",
                 "rho answers",
                 "rho accepted",
                 "positive rate train / test",

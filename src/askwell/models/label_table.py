@@ -1,7 +1,8 @@
 """Which label should the product learn? One model per label, judged by what it promises.
 
 For every registered label: a model is trained on it (same split, features and model kind),
-and its test score is measured twice: against its own label (ROC-AUC with a 95% interval),
+and its validation score is measured twice (the choice of label is a choice like any other,
+so the test part is never read for it): against its own label (ROC-AUC with a 95% interval),
 and against the product outcome, within each site (Spearman rho with AnswerCount and with
 having an accepted answer, size-weighted; pooled rho would be inflated by site base rates).
 The positive rate per part shows each label's age bias on a time split.
@@ -51,19 +52,20 @@ def compare_labels(
             rows.append({**row, "error": str(exc)})
             continue
         model = train(data, replace(config, label=name)).model
-        test = data.parts["test"]
-        p = model.predict_proba(test.questions, test.catalog)
-        auc = m.bootstrap_ci(test.y, p, m.roc_auc, n_boot=300, seed=config.seed)
-        sites = test.frame["site"].astype(str).to_numpy()
-        answers = test.frame["answer_count"].to_numpy(dtype=float, na_value=np.nan)
+        val = data.parts["val"]
+        p = model.predict_proba(val.questions, val.catalog)
+        auc = m.bootstrap_ci(val.y, p, m.roc_auc, n_boot=300, seed=config.seed)
+        sites = val.frame["site"].astype(str).to_numpy()
+        answers = val.frame["answer_count"].to_numpy(dtype=float, na_value=np.nan)
         known = ~np.isnan(answers)
-        accepted = test.frame["accepted_answer_id"].notna().to_numpy(dtype=float)
+        accepted = val.frame["accepted_answer_id"].notna().to_numpy(dtype=float)
         # An export without the AcceptedAnswerId column says nothing about acceptance.
-        no_column = test.frame["source"].isin(inputs.sources_without_accepted).to_numpy()
+        no_column = val.frame["source"].isin(inputs.sources_without_accepted).to_numpy()
         accepted[no_column] = np.nan
         has_accepted = ~np.isnan(accepted)
         row.update(
-            n_test=len(test.y),
+            part="val",
+            n_val=len(val.y),
             roc_auc={"value": auc.value, "low": auc.low, "high": auc.high},
             spearman_answer_count=m.spearman_by_group(
                 p[known], answers[known], sites[known]
