@@ -15,7 +15,6 @@ BUILD_INPUTS := pyproject.toml setup.py src/askwell/data/_html.pyx
 SHARED_DATA ?= ../shared/data
 MODEL_WORK := var/model
 ASSETS := src/askwell/assets
-DEFAULT_LABEL := good_answer_within_7d
 
 .PHONY: run data test lint model bench-ingest bench-quality bench-latency bench-serve clean help
 
@@ -65,8 +64,8 @@ test: lint
 model: $(VENV)/.installed
 	$(BIN)/askwell ingest $(SHARED_DATA)/stackexchange/*/ --out $(MODEL_WORK)/dataset
 	$(BIN)/askwell data check $(MODEL_WORK)/dataset
-	$(BIN)/askwell labels $(MODEL_WORK)/dataset --out $(MODEL_WORK)/labels.json
-	$(BIN)/askwell train $(MODEL_WORK)/dataset --label $(DEFAULT_LABEL) --model logreg \
+	$(BIN)/askwell labels $(MODEL_WORK)/dataset --config configs/answer.yaml --out $(MODEL_WORK)/labels.json
+	$(BIN)/askwell train $(MODEL_WORK)/dataset --config configs/answer.yaml \
 		--labels $(MODEL_WORK)/labels.json --out $(ASSETS)/default.askwell
 	$(BIN)/askwell ingest $(SHARED_DATA)/stackoverflow-closed/train-sample.csv \
 		--out $(MODEL_WORK)/closing-dataset

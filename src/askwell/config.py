@@ -94,6 +94,11 @@ class TrainSettings(_Strict):
     seed: int = 0
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the training part")
+    text: Literal["final", "first_posted"] = Field(
+        "final",
+        description="first_posted: train and test on each question as first posted where "
+        "the dump has PostHistory.xml (the editor sees first drafts); final: as last edited",
+    )
     near_duplicates: float | None = Field(
         0.8,
         gt=0,

@@ -34,7 +34,7 @@ def test_variant_rows_equal_the_rows_of_the_variants_read_again(
     features = default_model().features
     n_bins = sum(len(edges) - 1 for edges in features.bins_.bin_edges_)
     word = slice(len(features.catalog_names_) + n_bins, None)
-    differing, checked = 0, 0
+    checked = 0
     for q in questions:
         spans = pieces(q.body.text)
         others = [w for _, _, w in candidates(q)]
@@ -43,11 +43,12 @@ def test_variant_rows_equal_the_rows_of_the_variants_read_again(
         assert fast.shape == slow.shape
         # Words, title characters and tags: always the same rows.
         assert abs(fast[:, word] - slow[:, word]).max() < 1e-6 if fast.nnz else True
+        # Every block, the catalog too, on every question: where removing a sentence
+        # changes how its neighbours split ("works... then": "..." ends a sentence before a
+        # capital only), the fast path reads that variant whole.
+        assert abs(fast - slow).max() <= 1e-12 if fast.nnz or slow.nnz else True, q.title
         checked += 1
-        differing += bool(abs(fast - slow).max() > 1e-9)
-    # The catalog may differ only where removing a sentence changes how its neighbours
-    # split ("works... Mind? works": "..." ends a sentence before a capital only).
-    assert checked > 200 and differing <= checked // 100
+    assert checked > 200
 
 
 def test_the_question_s_own_catalog_values_come_with_its_rows(
@@ -59,6 +60,21 @@ def test_the_question_s_own_catalog_values_come_with_its_rows(
     for q in questions[:50]:
         rows = features.transform_editor(q, pieces(q.body.text))
         assert (rows.catalog == feature_matrix([q])[0]).all()
+
+
+def test_a_rejoined_neighbour_is_read_again() -> None:
+    """ "..." ends a sentence only before a capital: without the sentence after it, the
+    one before runs on into the next, and the fast profile must say so too."""
+    q = Question.from_markdown(
+        "Why does it fail?", "I tried it... It failed badly. then it worked. Done now.", ()
+    )
+    parts = question_parts(q)
+    spans = [(a, b) for a, b, _ in parts.sentences]
+    for i, (a, b) in enumerate(spans):
+        variant = without(q, a, b)
+        assert parts.profile_without(i, i, variant) == profile_question(variant), i
+    merged = without(q, *spans[1])
+    assert profile_question(merged).body.n_sentences == 2  # "I tried it... then it worked."
 
 
 def test_the_profile_is_the_sum_of_its_pieces(questions: list[Question]) -> None:

@@ -42,6 +42,18 @@ def test_train_never_reads_the_test_part(dataset: Dataset) -> None:
     assert set(result.validation_auc) == {f"C={c}" for c in (0.03, 0.1, 0.3, 1.0, 3.0)}
 
 
+def test_no_choice_moves_when_the_test_labels_are_shuffled(dataset: Dataset) -> None:
+    """Hyperparameters, calibration, threshold, bands and the validation grid are the same
+    whatever the test labels are: nothing is chosen on test (the label is chosen by
+    askwell labels on validation; see test_label_table)."""
+    data = prepare(dataset, CONFIG)
+    before = train(data, CONFIG).summary()
+    test = data.parts["test"]
+    test.y = np.random.default_rng(7).permutation(1 - test.y)
+    after = train(data, CONFIG).summary()
+    assert after == before
+
+
 def test_prepared_questions_carry_their_stored_structure(dataset: Dataset) -> None:
     # Regression: list cells reached the model as numpy arrays and were read as empty, so
     # every tag, code block and link feature was zero.

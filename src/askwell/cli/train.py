@@ -91,6 +91,12 @@ def train_command(
     }
     evaluation = evaluate(result.model, prepared, train_config.seed)
     evaluation["edit_check"] = check_edits(result.model, prepared.parts["test"].questions)
+    if train_config.text == "first_posted":
+        from askwell.models.first_posted import compare_text_versions
+
+        evaluation["first_posted"] = compare_text_versions(
+            data, train_config, prepared, result.model
+        )
     evaluation["test_read"] = record_evaluation(
         settings.tracking.test_ledger,
         reader=f"askwell train --out {out}",

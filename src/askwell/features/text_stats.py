@@ -739,6 +739,10 @@ class QuestionParts:
 
     def profile_without(self, first: int, last: int, variant: Question) -> QuestionProfile:
         """The profile of ``variant``: the question without sentences ``first..last``."""
+        if not self._junction_holds(first, last):
+            # The sentence before now ends differently ("... then" reads on in lower case):
+            # read the variant whole, so the fast path always equals the reference.
+            return profile_question(variant)
         removed = range(first, last + 1)
         body = self.body
         for i in removed:
@@ -748,6 +752,22 @@ class QuestionParts:
             if start <= a and b <= end:
                 body = body - gap
         return self._profile(variant, body, removed)
+
+    def _junction_holds(self, first: int, last: int) -> bool:
+        """Whether the sentences around a removed run stay the sentences they were. Whether
+        a sentence ends at "..." or "etc." depends on what follows it, so the neighbours are
+        split again, locally, as the variant joins them (``leave_one_out.without``)."""
+        if first == 0 or last + 1 >= len(self.sentences):
+            return True  # nothing before, or nothing after: no neighbour to rejoin
+        text = self.question.body.text
+        a_prev, b_prev, _ = self.sentences[first - 1]
+        start, end = self.sentences[first][0], self.sentences[last][1]
+        a_next, b_next, _ = self.sentences[last + 1]
+        tail = text[end:b_next].lstrip()
+        window = text[a_prev:start] + tail
+        offset = start - a_prev + (a_next - (b_next - len(tail)))
+        expected = [(0, b_prev - a_prev), (offset, len(window))]
+        return [(a, b) for a, b, _ in _sentences(window)] == expected
 
     def _profile(self, question: Question, body: Tally, removed: range) -> QuestionProfile:
         kept = [i for i in range(len(self.sentences)) if i not in removed]

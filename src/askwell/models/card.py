@@ -141,6 +141,7 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         lines += _closing(summary, test)
     else:
         lines += _bands(summary.get("bands"))
+    lines += _first_posted(test.get("first_posted"), config)
     lines += _slices(test)
     lines += _errors(test)
     lines += _CLOSING_LIMITATIONS if closing else _ANSWER_LIMITATIONS
@@ -395,6 +396,54 @@ def _closing(summary: dict[str, Any], test: dict[str, Any]) -> list[str]:
             ),
         ]
     return out
+
+
+def _first_posted(comparison: dict[str, Any] | None, config: dict[str, Any]) -> list[str]:
+    """Training on first drafts against training on final, edited text."""
+    head = ["## Questions as first posted", ""]
+    if comparison is None:
+        return [
+            *head,
+            f"Trained on `{config.get('text', 'final')}` text; questions as first posted were "
+            "not compared (train.text: first_posted compares them where PostHistory.xml "
+            "exists).",
+            "",
+        ]
+    cover = comparison.get("coverage", {})
+    shares = ", ".join(
+        f"{name} {c.get('first_posted', 0):,} of {c.get('n', 0):,}" for name, c in cover.items()
+    )
+    lines = [
+        *head,
+        "The editor scores first drafts. Questions whose dump has PostHistory.xml are read as "
+        "their author first posted them (title, Markdown body, tags), in training and in "
+        f"test; the others as last edited. First-posted questions per part: {shares}.",
+        "",
+    ]
+    if "note" in comparison:
+        return [*lines, str(comparison["note"]), ""]
+    auc, ece = comparison["roc_auc"], comparison["ece"]
+    diff = comparison["first_posted_minus_final"]
+    return [
+        *lines,
+        f"Measured on the {comparison['n_test']:,} test questions as first posted (positive "
+        f"rate {_f(comparison['positive_rate'])}), the same recipe trained on each text:",
+        "",
+        *_table(
+            ["trained on", "ROC-AUC [95% CI]", "ECE [95% CI]"],
+            [
+                ["final, edited text", _ci(auc["final"]), _ci(ece["final"])],
+                [
+                    "text as first posted (shipped)",
+                    _ci(auc["first_posted"]),
+                    _ci(ece["first_posted"]),
+                ],
+            ],
+        ),
+        f"First posted minus final: {diff['diff']:+.3f} [{diff['low']:+.3f}, "
+        f"{diff['high']:+.3f}], one-sided p = {diff['p_value_one_sided']:.3g}.",
+        "",
+    ]
 
 
 def _bands(bands: dict[str, Any] | None) -> list[str]:

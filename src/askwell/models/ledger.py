@@ -22,9 +22,10 @@ from typing import Any
 
 from askwell.errors import InputError, OutputError
 
+# What decides which questions are the test split. Settings that only trim it (the
+# near-duplicate threshold) are left out on purpose: the trimmed test part is mostly the same
+# questions, already seen, and must count as read.
 PROTOCOL_KEYS = ("label", "split", "seed", "test_fraction", "val_fraction")
-# Added later: a config from before says nothing, which meant None (no such step).
-OPTIONAL_KEYS = ("near_duplicates",)
 
 
 def split_protocol(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def split_protocol(config: Mapping[str, Any]) -> dict[str, Any]:
     missing = [k for k in PROTOCOL_KEYS if k not in config]
     if missing:
         raise ValueError(f"split protocol lacks {', '.join(missing)}")
-    return {k: config.get(k) for k in (*PROTOCOL_KEYS, *OPTIONAL_KEYS)}
+    return {k: config[k] for k in PROTOCOL_KEYS}
 
 
 @dataclass(frozen=True)

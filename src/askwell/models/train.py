@@ -58,6 +58,7 @@ class TrainConfig:
     test_fraction: float = 0.2
     val_fraction: float = 0.1
     near_duplicates: float | None = 0.8  # see TrainSettings
+    text: Literal["final", "first_posted"] = "final"  # see TrainSettings
     max_word_features: int = 20_000
     max_char_features: int = 5_000
     word_ngrams: int = 2
@@ -80,6 +81,8 @@ class Part:
     y: npt.NDArray[np.int64]
     frame: pd.DataFrame
     catalog: npt.NDArray[np.float64] | None = None  # computed once, reused
+    # Per question: its text is as first posted (from PostHistory); None: final text only.
+    first_posted: npt.NDArray[np.bool_] | None = None
 
 
 @dataclass
@@ -125,7 +128,26 @@ def prepare(dataset: Dataset, config: TrainConfig) -> PreparedData:
                 f"the {name} part has {has}; label {config.label!r} cannot be learned and "
                 "evaluated from this dataset and split"
             )
+    if config.text == "first_posted":
+        as_first_posted(dataset, parts)
     return PreparedData(parts, report, int((~known).sum()), dataset.fingerprint, censored)
+
+
+def as_first_posted(dataset: Dataset, parts: dict[str, Part]) -> None:
+    """Each question with history (PostHistory.xml) as its author first posted it: the text
+    the editor sees is a first draft, not the edited final version. Questions without
+    history keep their final text; ``Part.first_posted`` says which is which."""
+    from askwell.data.revisions import question_revisions
+
+    firsts = {key: versions[0] for key, versions in question_revisions(dataset).items()}
+    for part in parts.values():
+        keys = list(zip(part.frame["site"], part.frame["id"], strict=True))
+        part.questions = [
+            firsts[k].question() if k in firsts else q
+            for k, q in zip(keys, part.questions, strict=True)
+        ]
+        part.first_posted = np.array([k in firsts for k in keys], dtype=bool)
+        part.catalog = None  # the text changed
 
 
 class QualityModel:
