@@ -27,7 +27,7 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
     config.write_text(
         f"tracking:\n  uri: sqlite:///{tmp_path}/mlflow.db\n"
         f"  artifact_root: {tmp_path}/artifacts\n"
-        "train:\n  max_word_features: 2000\n  max_char_features: 300\n"
+        "train:\n  max_word_features: 2000\n  max_char_features: 300\n  text: first_posted\n"
     )
     out = tmp_path / "models" / "answered.askwell"
     result = run_askwell("train", str(ds), "-o", str(out), "--config", str(config), cwd=tmp_path)
@@ -58,6 +58,21 @@ def test_train_writes_bundle_evaluation_report_card_and_run(tmp_path: Path) -> N
     for section in ("## Intended use", "## Data", "CC BY-SA", "## Metrics", "## Limitations",
                     "## Ethical considerations", "beer.stackexchange.com"):  # fmt: skip
         assert section in card
+
+    # ai.stackexchange.com has PostHistory.xml: its questions are read as first posted, the
+    # card compares that with training on final text, and checks the advice against the
+    # real revisions of the test questions.
+    first = evaluation["test"]["first_posted"]
+    assert 0 < first["coverage"]["test"]["first_posted"] < first["coverage"]["test"]["n"]
+    assert first["n_test"] == first["coverage"]["test"]["first_posted"]
+    for trained_on in ("final", "first_posted"):
+        auc = first["roc_auc"][trained_on]
+        assert 0 < auc["low"] <= auc["value"] <= auc["high"] < 1
+    assert "## Questions as first posted" in card and "text as first posted (shipped)" in card
+    check = evaluation["test"]["revision_check"]
+    assert check["part"] == "test" and check["n_pairs"] > 0
+    assert check["n_questions"] <= first["coverage"]["test"]["first_posted"]
+    assert "## Advice against real edits" in card and "(a) The judgement" in card
 
     # The test read is in the ledger (relative to the working directory), and the card says
     # it is the first.

@@ -53,6 +53,7 @@ def train_command(
     from askwell.data.dataset import Dataset
     from askwell.data.labels import get_label
     from askwell.explain.edit_check import check_edits
+    from askwell.explain.revision_check import check_test_questions
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
@@ -114,6 +115,10 @@ def train_command(
         training=training,
     )
     save_bundle(out, result.model, info)
+    # After saving: the check judges as the product does, with the bundle as it ships.
+    evaluation["revision_check"] = check_test_questions(
+        out, data, prepared.parts["test"].frame, train_config.seed
+    )
     summary = {**training, "test": evaluation}
     written = write_evaluation(summary, out, comparison)
     print_summary(summary)

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from askwell.data.dataset import Dataset
 from askwell.data.revisions import Revision
 from askwell.explain.suggestions import RULES
 from askwell.records import Question
@@ -203,3 +205,23 @@ def _mean(values: npt.NDArray[np.float64], seed: int, n_boot: int) -> dict[str, 
     )
     low, high = np.quantile(means, [_ALPHA / 2, 1 - _ALPHA / 2])
     return {"value": float(values.mean()), "low": float(low), "high": float(high), "n": n}
+
+
+def check_test_questions(
+    bundle: Path, dataset: Dataset, test: pd.DataFrame, seed: int = 0
+) -> dict[str, Any] | None:
+    """The check for a bundle (with the closing model beside it, as the product judges) on
+    its test questions that have a history: never on questions it was trained on. None when
+    none has one (a dataset without PostHistory.xml)."""
+    from askwell.data.revisions import question_revisions
+    from askwell.explain.predictor import Predictor
+
+    keys = set(zip(test["site"], test["id"], strict=True))
+    revisions = {k: v for k, v in question_revisions(dataset).items() if k in keys}
+    if not revisions:
+        return None
+    outcomes = dataset.table("questions", ["site", "id", "answer_count", "closed"]).to_pandas()
+    return {
+        "part": "test",
+        **check_revisions(Predictor.load(bundle), revisions, outcomes, seed),
+    }

@@ -142,6 +142,7 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
     else:
         lines += _bands(summary.get("bands"))
     lines += _first_posted(test.get("first_posted"), config)
+    lines += _revision_check(test.get("revision_check"))
     lines += _slices(test)
     lines += _errors(test)
     lines += _CLOSING_LIMITATIONS if closing else _ANSWER_LIMITATIONS
@@ -443,6 +444,57 @@ def _first_posted(comparison: dict[str, Any] | None, config: dict[str, Any]) -> 
         f"First posted minus final: {diff['diff']:+.3f} [{diff['low']:+.3f}, "
         f"{diff['high']:+.3f}], one-sided p = {diff['p_value_one_sided']:.3g}.",
         "",
+    ]
+
+
+def _share(s: dict[str, Any]) -> str:
+    if s.get("value") is None:
+        return "n/a (n 0)"
+    return f"{s['value']:.2f} [{s['low']:.2f}, {s['high']:.2f}] (n {s['n']})"
+
+
+def _revision_check(check: dict[str, Any] | None) -> list[str]:
+    """The advice against real human edits (explain/revision_check.py)."""
+    head = ["## Advice against real edits", ""]
+    if check is None:
+        return [
+            *head,
+            "No test question has a history here (no PostHistory.xml), so the advice was not "
+            "checked against real edits.",
+            "",
+        ]
+    j = check["judgement"]
+    return [
+        *head,
+        f"Evidence that can fail, on the {check['n_questions']:,} test questions with a "
+        f"history: {check['n_pairs']:,} pairs of a question as first posted and its last "
+        f"human revision ({check['n_by_owner']:,} by the asker, {check['n_by_editor']:,} by "
+        "an editor). The self-consistency edit check of the report is true by "
+        "construction; this one is not. Intervals: 95% bootstrap over questions.",
+        "",
+        "(a) The judgement of the revised question is higher than of the first: "
+        f"{_share(j['overall']['improves'])} overall; {_share(j['by_owner']['improves'])} "
+        f"for the asker's own edits, {_share(j['editor']['improves'])} for editors'.",
+        "",
+        "(b) and (c), per rule: how often the revision did what the rule asks, where it "
+        "fired on the first text (its precision against human editors; base: how often an "
+        "edit leaves it not firing where it did not), and the outcome where it fires on the "
+        "text as first posted against where it does not.",
+        "",
+        *_table(
+            ["rule", "fires", "followed", "base", "answered: fires / not", "closed: fires / not"],
+            [
+                [
+                    f"`{r['id']}`",
+                    str(r["fires_first_questions"]),
+                    _share(r["followed"]),
+                    _share(r["base"]),
+                    f"{_share(r['answered_when_fires'])} / {_share(r['answered_otherwise'])}",
+                    f"{_share(r['closed_when_fires'])} / {_share(r['closed_otherwise'])}",
+                ]
+                for r in check["rules"]
+            ],
+        ),
     ]
 
 
