@@ -102,6 +102,38 @@ def time_lime(predictor: Any, questions: list[Question]) -> list[float]:
     return ms
 
 
+# Hostile bodies of the editor's largest size (serve.max_text_kb, 50 kB): each was once far
+# slower than a normal question (issue 12). Typed as Markdown, as the API receives them.
+PATHOLOGICAL = {
+    "brackets": "[",
+    "unclosed links": "[a](",
+    "emphasis": "*a",
+    "backticks": "`a",
+    "tags": "<a ",
+    "nested quotes": "> ",
+}
+PATHOLOGICAL_CHARS = 48_000
+PATHOLOGICAL_OVER_NORMAL = 3.0  # at most this many times a normal ~2,000-character question
+
+
+def time_pathological() -> dict[str, float]:
+    """Median ms of three runs per hostile body: Markdown to question, then scoring with
+    both models (as the API does)."""
+    from askwell.explain.predictor import Predictor
+
+    predictor = Predictor.load()
+    out = {}
+    for name, unit in PATHOLOGICAL.items():
+        body = (unit * PATHOLOGICAL_CHARS)[:PATHOLOGICAL_CHARS]
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            predictor.score(Question.from_markdown("Why does this fail?", body, ("python",)))
+            runs.append((time.perf_counter() - started) * 1000)
+        out[name] = float(np.median(runs))
+    return out
+
+
 def markdown(doc: dict[str, Any]) -> str:
     def row(name: str, s: dict[str, float]) -> str:
         return (
@@ -136,6 +168,14 @@ def markdown(doc: dict[str, Any]) -> str:
             f"**{'PASS' if doc['ratio_lime_median'] >= LIME_OVER_BOTH else 'FAIL'}**",
             f"- p99 <= {TARGET_MS:.0f} ms on ~2,000-character questions (both models): "
             f"{t['p99_ms']:.1f} ms, **{'PASS' if t['pass'] else 'FAIL'}**",
+            f"- Hostile {PATHOLOGICAL_CHARS:,}-character bodies (Markdown parsed, then scored), "
+            "median of 3 runs, against the median ~2,000-character question (target <= "
+            f"{PATHOLOGICAL_OVER_NORMAL:.0f}x): "
+            + ", ".join(
+                f"{k} {v:.1f} ms ({v / doc['normal_median_ms']:.1f}x)"
+                for k, v in doc["pathological_ms"].items()
+            )
+            + f" — **{'PASS' if doc['pathological_pass'] else 'FAIL'}**",
             "",
             "Predictor.score = the calibrated score, band and evidence, the ideas helping and "
             "hurting, ranked suggestions (each re-scored by its what-if) and leave-one-sentence-"
@@ -165,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     lime_ms = time_lime(predictor, with_prose[: args.lime])
     near_stats = _percentiles(near)
     alone_stats = _percentiles(near_alone)
+    hostile = time_pathological()
+    normal = float(np.median(near))
     doc = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
@@ -173,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_both_p99": near_stats["p99"] / alone_stats["p99"],
         "lime": _percentiles(lime_ms),
         "ratio_lime_median": float(np.median(lime_ms) / np.median(ms)),
+        "normal_median_ms": normal,
+        "pathological_ms": hostile,
+        "pathological_pass": max(hostile.values()) <= PATHOLOGICAL_OVER_NORMAL * normal,
         "target": {"p99_ms": near_stats["p99"], "limit_ms": TARGET_MS,
                    "pass": near_stats["p99"] <= TARGET_MS},
     }  # fmt: skip

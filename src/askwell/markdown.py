@@ -21,7 +21,11 @@ Bounded on hostile input (this runs on every keystroke of the editor): block and
 nesting stop at ``_MAX_NESTING`` levels (deeper content is dropped, so the parser's recursion
 is bounded and RecursionError cannot happen), and brackets are budgeted: a ``[`` costs the
 parser a link attempt, so beyond ``_BRACKET_BUDGET`` of them in a body the paragraphs that
-hold the most are read without links and images. Work is then linear in the text.
+hold the most are read without links and images. Work is then linear in the text; and so
+that it stays small, markup characters are budgeted too (``*``, ``_``, ``[``, ``<`` and
+backticks each start a delimiter run or an attempt at one, 8 µs apiece in Python): beyond
+``_MARKUP_BUDGET`` of them, the paragraphs holding the most are read as plain text, every
+character kept.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 from markdown_it import MarkdownIt
@@ -48,6 +52,10 @@ _MAX_NESTING = 20
 # Link attempts per body: each "[" costs the inline parser ~20 µs (50 kB of "[" took 0.8 s),
 # real questions hold a few hundred at most (507 in the closed-questions sample).
 _BRACKET_BUDGET = 5000
+# Markup characters per body parsed as markup (a 2,000-character question holds a few dozen):
+# beyond it, 50 kB of "*a" cost 0.4 s to parse, eight times scoring a normal question.
+_MARKUP_BUDGET = 5000
+_MARKUP_CHARS = ("*", "_", "[", "<", "`")
 
 # Stack Exchange's HTML whitelist (its Markdown sanitizer), and the attributes it keeps.
 _ALLOWED_TAGS = frozenset(
@@ -146,21 +154,34 @@ def _as_the_site_read_it(text: str) -> str:
 def _inline_within_budget(state: StateCore) -> None:
     """markdown-it's core ``inline`` rule, except that when the body holds more than
     ``_BRACKET_BUDGET`` brackets, its most bracket-laden paragraphs are parsed without
-    links and images until the rest fit."""
+    links and images until the rest fit; and when it holds more than ``_MARKUP_BUDGET``
+    markup characters, the paragraphs holding the most are plain text until the rest fit."""
     inline = [t for t in state.tokens if t.type == "inline"]
-    brackets = [t.content.count("[") for t in inline]
-    plain: set[int] = set()
-    total = sum(brackets)
-    for i in sorted(range(len(inline)), key=lambda i: -brackets[i]):
-        if total <= _BRACKET_BUDGET:
-            break
-        plain.add(i)
-        total -= brackets[i]
+    text = _over_budget(inline, lambda s: sum(map(s.count, _MARKUP_CHARS)), _MARKUP_BUDGET)
+    unlinked = _over_budget(inline, lambda s: s.count("["), _BRACKET_BUDGET)
     for i, token in enumerate(inline):
-        md = _parser_without_links() if i in plain else state.md
         if token.children is None:
             token.children = []
+        if i in text:
+            plain = Token("text", "", 0)
+            plain.content = token.content
+            token.children.append(plain)
+            continue
+        md = _parser_without_links() if i in unlinked else state.md
         md.inline.parse(token.content, md, state.env, token.children)
+
+
+def _over_budget(inline: list[Token], cost: Callable[[str], int], budget: int) -> set[int]:
+    """The paragraphs to take out, costliest first, until the others fit ``budget``."""
+    costs = [cost(t.content) for t in inline]
+    out: set[int] = set()
+    total = sum(costs)
+    for i in sorted(range(len(inline)), key=lambda i: -costs[i]):
+        if total <= budget:
+            break
+        out.add(i)
+        total -= costs[i]
+    return out
 
 
 def _link_bare_urls(state: StateCore) -> None:

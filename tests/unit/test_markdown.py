@@ -266,6 +266,18 @@ def test_links_survive_in_a_body_beside_a_bracket_flood() -> None:
     assert body.links == ("http://example.com/d",)
 
 
+@pytest.mark.parametrize("unit", ["*a", "_a", "`a", "<a ", "[a]("])
+def test_a_markup_flood_is_read_as_text_and_the_rest_as_markup(unit: str) -> None:
+    """Beyond the markup budget the flooded paragraph is plain text (every character kept,
+    no delimiter run to resolve), and the other paragraphs keep their markup."""
+    flood = (unit * 30_000)[:30_000]
+    body = html_to_parts(to_html(f"Some *emphasis* and `code`.\n\n{flood}"))
+    assert body.inline_code == ("code",)
+    assert flood.replace(" ", "") in body.text.replace(" ", "")  # nothing dropped
+    html = to_html(flood)
+    assert "<em>" not in html and "<code>" not in html and "<a " not in html
+
+
 def test_deep_nesting_keeps_what_is_within_reach() -> None:
     body = html_to_parts(to_html("> > > quoted three deep\n\nafter"))
     assert body.quotes == ("quoted three deep",) and body.text.endswith("after")
