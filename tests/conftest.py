@@ -67,16 +67,20 @@ def ingest_dataset(out: Path, *sources: Path) -> Dataset:
 
 
 def run_askwell(
-    *args: str, cwd: Path | None = None, timeout: float = 600
+    *args: str, cwd: Path | None = None, timeout: float = 600, columns: str | None = "160"
 ) -> subprocess.CompletedProcess[str]:
-    """The askwell command as a user runs it, in a subprocess with a wide terminal."""
+    """The askwell command as a user runs it, in a subprocess with a wide terminal (with
+    ``columns=None``: no COLUMNS at all, as when its output is piped)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    if columns is not None:
+        env["COLUMNS"] = columns
     return subprocess.run(
         [sys.executable, "-m", "askwell", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=cwd,
-        env={**os.environ, "COLUMNS": "160"},
+        env=env,
     )
 
 

@@ -161,7 +161,7 @@ def test_the_same_score_as_the_http_api(tmp_path: Path, predictor: Predictor) ->
     app = create_app(settings, model=ModelChoice(predictor, predictor.info.name, "test", None))
     score_file(write_input(tmp_path / "in.csv", QUESTIONS), tmp_path / "out.csv", predictor)
     batch = read_output(tmp_path / "out.csv")
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost") as client:
         for question, row in zip(QUESTIONS, batch, strict=True):
             tags = [t for t in question["tags"].split(",") if t]
             body = {"title": question["title"], "body": question["body"], "tags": tags}

@@ -28,7 +28,9 @@ ASKWELL = [sys.executable, "-m", "askwell"]
         ["evaluate"],
         ["labels"],
         ["score"],
+        ["serve"],
         ["experiments"],
+        ["experiments", "list"],
     ],
 )
 def test_every_command_and_group_has_help(command: list[str]) -> None:
@@ -36,6 +38,7 @@ def test_every_command_and_group_has_help(command: list[str]) -> None:
     assert result.returncode == 0
     assert "Usage: askwell" in result.stdout
     assert len(result.stdout.splitlines()) > 5
+    assert "<bool>" not in result.stdout  # flags read as flags, not "--json <bool>"
 
 
 def test_version() -> None:
@@ -147,6 +150,10 @@ def test_score_a_question_from_markdown(tmp_path: Path) -> None:
     assert [h["text"] for h in scored["highlights"]] == [
         "My CSV read fails.", "How can I skip the bad lines?", "Thanks in advance!!!"
     ]  # fmt: skip
+    prose = scored["prose"]  # what the highlights' offsets index, as in the API's answer
+    assert "read_csv" not in prose  # code is not prose
+    for h in scored["highlights"]:
+        assert prose[h["start"] : h["end"]] == h["text"]
     shown = run_askwell(*args)
     assert shown.returncode == 0 and "chance of good_answer_within_7d" in shown.stdout
     assert "risk of being closed" in shown.stdout and "closing model: closing" in shown.stdout

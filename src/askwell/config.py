@@ -163,6 +163,51 @@ class ServeSettings(_Strict):
     max_text_kb: float = Field(
         50, gt=0, le=10_000, description="the most a question's title and body may hold, in kB"
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        ("localhost", "127.0.0.1", "::1"),
+        min_length=1,
+        description="Host headers answered (the listening host is always among them): names, "
+        "IP addresses, '*.example.com' for its subdomains, or '*' for any (behind a proxy "
+        "that checks them); others get a 400, so a page that rebinds its DNS name to this "
+        "address cannot read the editor's data",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _listed_hosts(cls, hosts: object) -> object:
+        # An environment variable holds one string: "a.example, b.example".
+        return [h.strip() for h in hosts.split(",")] if isinstance(hosts, str) else hosts
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            if not cls._host_or_pattern(host):
+                raise ValueError(
+                    f"{host[:80]!r} is not a host name, an IP address, '*.DOMAIN' or '*' "
+                    "(no scheme, no port)"
+                )
+        return tuple(h.lower().removeprefix("[").removesuffix("]") for h in hosts)
+
+    @staticmethod
+    def _host_or_pattern(host: str) -> bool:
+        import ipaddress
+
+        if host == "*":
+            return True
+        if host.startswith("[") or host.endswith("]"):  # an IPv6 address as in a URL
+            host = host.removeprefix("[").removesuffix("]") if host[0] + host[-1] == "[]" else ""
+        try:
+            ipaddress.ip_address(host)
+            return True
+        except ValueError:
+            labels = host.removeprefix("*.").removesuffix(".").split(".")
+            return all(
+                0 < len(label) <= 63
+                and label.isascii()
+                and label.replace("-", "").replace("_", "").isalnum()
+                for label in labels
+            )
 
     @field_validator("database_url")
     @classmethod

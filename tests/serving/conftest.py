@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from askwell.config import Settings, get_settings
+from askwell.config import ServeSettings, Settings, get_settings
 from askwell.models.bundle import default_bundle
 from askwell.serving.app import create_app
 from askwell.serving.service import ModelChoice, load_model
@@ -24,7 +24,14 @@ POSTGRES_ENV = "POSTGRES_TEST_URL"
 
 
 def settings_for(database_url: str, **serve: object) -> Settings:
-    overrides = {"serve.database_url": database_url, **{f"serve.{k}": v for k, v in serve.items()}}
+    """Settings for an app on ``database_url``; its allowed hosts take the test client's
+    "testserver" besides the defaults."""
+    hosts = [*ServeSettings().allowed_hosts, "testserver"]
+    overrides = {
+        "serve.database_url": database_url,
+        "serve.allowed_hosts": hosts,
+        **{f"serve.{k}": v for k, v in serve.items()},
+    }
     return get_settings(overrides=overrides, environ={})
 
 

@@ -210,7 +210,8 @@ def test_an_unreadable_registry_serves_the_bundled_model_but_is_not_ready(
     choice = load_model(settings)
     assert choice.failure is None and choice.source == "bundled default model"
     assert choice.problem is not None and "registry" in choice.problem
-    client = TestClient(create_app(settings, model=choice))
+    # base_url: a host the default serve.allowed_hosts lets in (the client's "testserver" is not)
+    client = TestClient(create_app(settings, model=choice), base_url="http://localhost")
     question = {"title": "How do I parse JSON in Python?", "body": "`json.loads` fails."}
     scored = client.post("/v1/score", json=question)
     assert scored.status_code == 200 and scored.json()["degraded"] is False

@@ -91,11 +91,12 @@ _fields = st.fixed_dictionaries(
 )
 @given(payload=_fields | _json, raw=st.binary(max_size=40))
 def test_no_input_gives_a_server_error(client: TestClient, payload: Any, raw: bytes) -> None:
-    r = client.post("/v1/score", content=json.dumps(payload).encode())
+    json_type = {"content-type": "application/json"}
+    r = client.post("/v1/score", content=json.dumps(payload).encode(), headers=json_type)
     assert r.status_code in (200, 422), r.text
-    r = client.post("/v1/score", content=raw)
+    r = client.post("/v1/score", content=raw, headers=json_type)
     assert r.status_code in (200, 422), r.text
-    r = client.post("/v1/feedback", content=json.dumps(payload).encode())
+    r = client.post("/v1/feedback", content=json.dumps(payload).encode(), headers=json_type)
     assert r.status_code in (201, 404, 422), r.text
 
 

@@ -13,9 +13,11 @@ from askwell.cli import labels as labels_cli
 from askwell.cli import score as score_cli
 from askwell.cli import serve as serve_cli
 from askwell.cli import train as train_cli
+from askwell.cli.common import Command, Group
 
 app = typer.Typer(
     name="askwell",
+    cls=Group,
     help="askwell: score, explain and improve questions for Stack Exchange-style sites.",
     no_args_is_help=True,
     add_completion=False,
@@ -23,13 +25,13 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("ingest")(ingest_cli.ingest_command)
+app.command("ingest", cls=Command)(ingest_cli.ingest_command)
 app.add_typer(data_cli.app, name="data")
-app.command("train")(train_cli.train_command)
-app.command("evaluate")(evaluate_cli.evaluate_command)
-app.command("score")(score_cli.score_command)
-app.command("labels")(labels_cli.labels_command)
-app.command("serve")(serve_cli.serve_command)
+app.command("train", cls=Command)(train_cli.train_command)
+app.command("evaluate", cls=Command)(evaluate_cli.evaluate_command)
+app.command("score", cls=Command)(score_cli.score_command)
+app.command("labels", cls=Command)(labels_cli.labels_command)
+app.command("serve", cls=Command)(serve_cli.serve_command)
 app.add_typer(experiments_cli.app, name="experiments")
 
 

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from askwell.config import Settings, get_settings
 from askwell.errors import AskwellError
@@ -35,8 +36,14 @@ LabelsOption = typer.Option(
 )
 
 
+# Off a terminal (a pipe, a file) nothing must be cut: tables render as wide as their
+# content instead of at the 80 columns Rich assumes without one.
+PIPED_WIDTH = 10_000
+
+
 def console() -> Console:
-    return Console()
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=PIPED_WIDTH)
 
 
 def err_console() -> Console:
@@ -68,6 +75,29 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
+
+
+def _plain_flags(params: list[Any]) -> list[Any]:
+    """A flag takes no value, so its help shows no ``<bool>`` after it (Typer's rich help
+    prints each option's type, flags included, unless the option has a metavar)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """Every askwell command: flags (``--help`` too) shown as plain flags in its help."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """Every askwell command group: flags shown as plain flags in its help."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_flags(super().get_params(ctx))
 
 
 def load_settings(config: Path | None, **overrides: Any) -> Settings:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
+from askwell.cli.common import Command, ConfigOption, Group, console, load_settings, reports_errors
 
 app = typer.Typer(
+    cls=Group,
     help="Check and profile datasets written by askwell ingest.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -19,7 +20,7 @@ DatasetArg = typer.Argument(
 )
 
 
-@app.command("check")
+@app.command("check", cls=Command)
 @reports_errors
 def check_command(
     dataset: Path = DatasetArg,
@@ -37,7 +38,7 @@ def check_command(
         raise typer.Exit(1)
 
 
-@app.command("profile")
+@app.command("profile", cls=Command)
 @reports_errors
 def profile_command(
     dataset: Path = DatasetArg,

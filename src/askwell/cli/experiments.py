@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
+from askwell.cli.common import Command, ConfigOption, Group, console, load_settings, reports_errors
 
 if TYPE_CHECKING:
     from askwell.models.registry import Tracker, Value
 
 app = typer.Typer(
+    cls=Group,
     help="Tracked runs (MLflow, a local SQLite store) and the model registry's versions and "
     "aliases. The alias `champion` names the version that serving loads.",
     no_args_is_help=True,
@@ -32,7 +33,7 @@ def _cell(value: Value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else value
 
 
-@app.command("list")
+@app.command("list", cls=Command)
 @reports_errors
 def list_command(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many recent runs."),
@@ -69,7 +70,7 @@ def list_command(
     console().print(table)
 
 
-@app.command("compare")
+@app.command("compare", cls=Command)
 @reports_errors
 def compare_command(
     run_ids: list[str] = typer.Argument(
@@ -95,7 +96,7 @@ def compare_command(
     console().print(table)
 
 
-@app.command("register")
+@app.command("register", cls=Command)
 @reports_errors
 def register_command(
     bundle: Path = typer.Argument(
@@ -121,7 +122,7 @@ def register_command(
         console().print(f"alias {alias} → version {version}", highlight=False)
 
 
-@app.command("alias")
+@app.command("alias", cls=Command)
 @reports_errors
 def alias_command(
     name: str = typer.Argument(..., help="The alias, e.g. champion.", show_default=False),
@@ -136,7 +137,7 @@ def alias_command(
     )
 
 
-@app.command("ui")
+@app.command("ui", cls=Command)
 @reports_errors
 def ui_command(config: Path | None = ConfigOption) -> None:
     """Print the command that opens these runs in MLflow's web UI (nothing is started here)."""

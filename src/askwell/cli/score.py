@@ -171,12 +171,19 @@ def _score_one(
     from askwell.explain.predictor import Predictor
     from askwell.records import Question
 
+    # Refused as the API refuses them (422): a blank title or body is a mistake, not a
+    # question to score. Without --body the title is scored alone, as documented.
+    if not title.strip():
+        raise InputError("--title: title is empty")
     text = _read(body) if body is not None else ""
+    if body is not None and not text.strip():
+        raise InputError(f"--body {body}: body is empty")
     build = Question.from_html if html else Question.from_markdown
     question = build(title, text, tuple(t.strip() for t in tags.split(",") if t.strip()))
     scored = Predictor.load(bundle).score(question)
     if as_json:
-        typer.echo(json.dumps(asdict(scored), indent=2))
+        # ``prose`` as the API gives it: the text the highlights' offsets index.
+        typer.echo(json.dumps({**asdict(scored), "prose": question.body.text}, indent=2))
         return
     out = console()
     closing = scored.closing

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 
 import typer
 
 from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
+from askwell.errors import ConfigError
 
 
 @reports_errors
@@ -47,16 +50,46 @@ def serve_command(
     }
     full = load_settings(config, **flags)
     settings = full.serve
-    out = console()
-    app = create_app(full)  # loads the model, migrates the store, starts scoring processes
-    checks = app.state.service.readiness()
-    for what, problem in (("model", checks["model"]), ("database", checks["database"])):
-        if problem != "ok":  # said plainly before the server's log starts
-            out.print(f"[yellow]warning ({what}):[/] {problem} (see /readyz)", highlight=False)
-    shown = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
-    out.print(
-        f"askwell editor: [bold]http://{shown}:{settings.port}/[/]  "
-        f"(API docs: http://{shown}:{settings.port}/docs; Ctrl+C stops)",
-        highlight=False,
-    )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # The address first: a port in use is said in one line before the model loads, and the
+    # server is handed this very socket, so no other process can take it in between.
+    with _listen(settings.host, settings.port) as listener:
+        bound = listener.getsockname()[1]  # the port given, or the one chosen for 0
+        out = console()
+        app = create_app(full)  # loads the model, migrates the store, starts scoring processes
+        checks = app.state.service.readiness()
+        for what, problem in (("model", checks["model"]), ("database", checks["database"])):
+            if problem != "ok":  # said plainly before the server's log starts
+                out.print(f"[yellow]warning ({what}):[/] {problem} (see /readyz)", highlight=False)
+        shown = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
+        out.print(
+            f"askwell editor: [bold]http://{shown}:{bound}/[/]  "
+            f"(API docs: http://{shown}:{bound}/docs; Ctrl+C stops)",
+            highlight=False,
+        )
+        uv_config = uvicorn.Config(app, host=settings.host, port=bound, log_level="info")
+        uvicorn.Server(uv_config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` as uvicorn binds one (IPv6 when the host has a
+    colon; ``SO_REUSEADDR``, so a port left in TIME_WAIT is free), or a ConfigError saying
+    in one line why it cannot be."""
+    ipv6 = ":" in host
+    where = f"[{host}]:{port}" if ipv6 else f"{host}:{port}"
+    sock = socket.socket(socket.AF_INET6 if ipv6 else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except (OSError, UnicodeError) as exc:
+        sock.close()
+        code = exc.errno if isinstance(exc, OSError) else None
+        if code == errno.EADDRINUSE:
+            why = "the port is in use (is askwell serve already running?); choose another --port"
+        elif code == errno.EACCES:
+            why = "permission denied (ports below 1024 need privileges); choose another --port"
+        elif code == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror | UnicodeError):
+            why = "not an address of this machine; check --host"
+        else:
+            why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        raise ConfigError(f"cannot listen on {where}: {why}") from None
+    return sock

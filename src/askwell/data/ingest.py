@@ -4,15 +4,21 @@ The dataset is built in a hidden temporary folder beside the destination and pub
 rename only when every input was read without a fatal error, so a half-written dataset is
 never presented as complete. With ``keep_partial`` the valid part is published instead,
 marked ``"status": "partial"`` in the manifest and by a ``_PARTIAL`` file.
+
+A run holds a lock (``flock``) on a file beside its temporary folders for as long as it
+lives; the kernel releases it when the process dies, even by ``kill -9``. The next run on the
+same destination removes the temporary folders whose lock is free: those of dead runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing
 import os
 import queue
+import re
 import shutil
 import threading
 import uuid
@@ -24,6 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Protocol
 
 import numpy as np
@@ -220,12 +227,19 @@ def ingest(
     progress = progress or _Silent()
     inputs = sources.resolve(source_paths, site)
     _check_destination(out)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot create the dataset folder ({exc.strerror})") from None
+    with _Staging(out) as staging:
+        return _ingest(inputs, out, staging.tmp, staging.old, settings, keep_partial, progress)
+
+
+def _ingest(
+    inputs: list[sources.Input],
+    out: Path,
+    tmp: Path,
+    old: Path,
+    settings: IngestSettings,
+    keep_partial: bool,
+    progress: ProgressSink,
+) -> IngestReport:
     writer = _Writer(tmp, settings.compression)
     reports: list[InputReport] = []
     archive_hashes: dict[Path, str] = {}
@@ -267,7 +281,7 @@ def ingest(
                 "This dataset is PARTIAL: ingestion stopped on an error. See manifest.json.\n",
                 encoding="utf-8",
             )
-        _publish(tmp, out)
+        _publish(tmp, out, old)
     except BaseException:
         with suppress(OutputError):  # the error being raised says more
             writer.close()
@@ -285,15 +299,113 @@ def _check_destination(out: Path) -> None:
         )
 
 
-def _publish(tmp: Path, out: Path) -> None:
+def _publish(tmp: Path, out: Path, old: Path) -> None:
     """Swaps the finished folder into place; an old dataset there is replaced whole."""
     if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
         out.rename(old)
         tmp.rename(out)
         shutil.rmtree(old, ignore_errors=True)
     else:
         tmp.rename(out)
+
+
+class _Staging:
+    """This run's temporary folder beside ``out`` (and the name the dataset it replaces moves
+    to while the new one takes its place), under a lock held until the run ends; entering
+    removes what dead runs left for the same destination.
+
+    Names: ``.NAME.tmp-TOKEN`` (being built), ``.NAME.old-TOKEN`` (being replaced) and
+    ``.NAME.lock-TOKEN`` (the lock), TOKEN 8 hex digits per run.
+    """
+
+    def __init__(self, out: Path) -> None:
+        token = uuid.uuid4().hex[:8]
+        self.parent = out.parent
+        self.out = out
+        self.tmp = self.parent / f".{out.name}.tmp-{token}"
+        self.old = self.parent / f".{out.name}.old-{token}"
+        self.lock = self.parent / f".{out.name}.lock-{token}"
+        self._fd: int | None = None
+
+    def __enter__(self) -> _Staging:
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            # Locked before the folder exists, so no other run ever sees it unlocked.
+            self._fd = os.open(self.lock, os.O_CREAT | os.O_RDWR, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            remove_stale_staging(self.out)
+            self.tmp.mkdir()
+        except OSError as exc:
+            self._release()
+            raise OutputError(
+                f"{self.out}: cannot create the dataset folder ({exc.strerror or exc})"
+            ) from None
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)  # still there only if the run failed
+        self._release()
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            with suppress(OSError):
+                self.lock.unlink()
+            os.close(self._fd)  # and the lock with it
+            self._fd = None
+
+
+_STAGING = re.compile(r"\.(?P<name>.+)\.(?P<what>tmp|old|lock)-(?P<token>[0-9a-f]{8})")
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Removes the temporary folders (and lock files) that dead runs left beside ``out``:
+    those whose lock no live process holds, or that have no lock file at all (a run killed
+    before this scheme, or between removing its lock and its folder). A previous dataset
+    caught mid-swap (``out`` gone, its ``.old-`` folder kept) is put back. Returns what was
+    removed."""
+    runs: dict[str, dict[str, Path]] = {}
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        m = _STAGING.fullmatch(entry.name)
+        if m is not None and m["name"] == out.name:
+            runs.setdefault(m["token"], {})[m["what"]] = entry
+    removed: list[Path] = []
+    for token, found in runs.items():
+        # Looked up by name, not from the listing: a listing taken while a run starts may
+        # show its folder without the lock file made just before it.
+        named = out.parent / f".{out.name}.lock-{token}"
+        lock = named if named.exists() else None
+        fd: int | None = None
+        if lock is not None:
+            try:
+                fd = os.open(lock, os.O_RDWR)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held: a live run; or gone: it just ended
+                if fd is not None:
+                    os.close(fd)
+                continue
+        try:
+            old = found.get("old")
+            if old is not None and old.is_dir() and not out.exists():
+                with suppress(OSError):
+                    old.rename(out)  # killed between the two renames of _publish
+            for what in ("tmp", "old"):
+                path = found.get(what)
+                if path is not None and path.exists():
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+            if lock is not None:
+                with suppress(OSError):
+                    lock.unlink()
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return removed
 
 
 class _SeenIds:

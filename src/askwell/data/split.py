@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from askwell.errors import AskwellError
@@ -71,12 +72,19 @@ def _text_key(frame: pd.DataFrame) -> pd.Series:
 def drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Keeps the earliest of each identical title + body (questions without any text are
     never duplicates of each other: they carry no text to leak)."""
-    key = _text_key(frame)
-    has_text = key != _SEP
-    order = frame.sort_values(["creation_date", "id"], na_position="last").index
-    dup = key.loc[order].duplicated() & has_text.loc[order]
-    dropped = dup[dup].index
-    return frame.drop(index=dropped), len(dropped)
+    key = _text_key(frame).to_numpy()
+    order = _oldest_first(frame)
+    dup = pd.Series(key[order]).duplicated().to_numpy() & (key[order] != _SEP)
+    drop = np.zeros(len(frame), dtype=bool)
+    drop[order[dup]] = True
+    return frame[~drop], int(drop.sum())
+
+
+def _oldest_first(frame: pd.DataFrame) -> npt.NDArray[np.intp]:
+    """Row positions by creation date then id, undated last. Positions, not index labels:
+    a frame may repeat labels (concatenated tables)."""
+    ordered = frame[["creation_date", "id"]].reset_index(drop=True)
+    return ordered.sort_values(["creation_date", "id"], na_position="last").index.to_numpy()
 
 
 def drop_near_duplicates(frame: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, int]:
@@ -84,9 +92,7 @@ def drop_near_duplicates(frame: pd.DataFrame, threshold: float) -> tuple[pd.Data
     have an (estimated) Jaccard similarity of at least ``threshold``."""
     from datasketch import MinHash, MinHashLSH
 
-    # Positions, not index labels: a frame may repeat labels (concatenated tables).
-    order = np.lexsort((frame["id"].to_numpy(), frame["creation_date"].isna().to_numpy(),
-                        frame["creation_date"].to_numpy()))  # fmt: skip
+    order = _oldest_first(frame)
     keys = _text_key(frame).str.replace(_SEP, " ", regex=False).str.split().to_list()
     words = [keys[i] for i in order]
     shingles = [

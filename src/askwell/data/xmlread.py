@@ -175,7 +175,8 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
             _parse(text, builder, line_base, task.root)
             break
         except etree.XMLSyntaxError as exc:
-            if _is_encoding_error(exc) and not replaced:
+            where = _where(exc)
+            if _is_encoding_error(where.message) and not replaced:
                 body, replaced, utf8_lines = _replace_invalid_utf8(body, chunk.first_line)
                 if replaced:
                     builder = BatchBuilder(
@@ -183,24 +184,35 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
                     )  # parse again, whole
                     start = 0
                     continue
-            line = line_base + (exc.lineno or 1)
-            problem = SyntaxProblem(line, exc.offset or 0, _clean_message(exc))
+            # Never before the last row read: that row parsed, so the error comes after it.
+            last = builder.last_line
+            lineno = max(where.line, last - line_base if last is not None else 1)
+            column = where.column
+            if lineno != where.line:
+                column = 0
+            elif lineno == 1:
+                column = max(column - len(prefix), 0)  # on the root tag this parse added
+            line = line_base + lineno
+            problem = SyntaxProblem(line, column, where.message)
             first_error = first_error or problem
             if not task.recover:
                 break
             # Keep what is valid: the span from the last good row to the end of the line
             # where parsing failed becomes one reject; parsing resumes at the next row.
-            err_off = _line_offset(body, start, exc.lineno or 1)
+            err_off = _line_offset(body, start, lineno)
             span_from = start
-            last = builder.last_line
             if last is not None and last > line_base:
                 span_from = max(start, _line_offset(body, start, last - line_base + 1))
             span_from = min(span_from, err_off)
+            # Not the prolog or the root's start tag: the span starts at a row, or at the
+            # line that failed when no row starts before it.
             newline = body.find(b"\n", err_off)
+            row_at = body.find(_ROW, span_from, newline if newline >= 0 else len(body))
+            span_from = row_at if row_at >= 0 else err_off
             resume = body.find(_ROW, newline + 1) if newline >= 0 else -1
-            raw = body[span_from : resume if resume >= 0 else len(body)]
+            raw = body[span_from : resume if resume >= 0 else len(body)].rstrip()
             first_line = chunk.first_line + body[:span_from].count(b"\n")
-            last_line = first_line + raw.rstrip().count(b"\n")
+            last_line = first_line + raw.count(b"\n")
             lines = (
                 f"line {first_line}"
                 if first_line == last_line
@@ -234,6 +246,7 @@ def parse_chunk(task: ChunkTask) -> ChunkResult:
 
 
 def _parse(text: bytes, builder: BatchBuilder, line_base: int, root: str) -> None:
+    etree.clear_error_log()  # the log is per thread and kept: only this parse's errors
     events = etree.iterparse(
         io.BytesIO(text),
         events=("end",),
@@ -291,9 +304,26 @@ def _attach_source_text(rejects: list[Reject], body: bytes, first_line: int) -> 
             r.raw = text[r.source_line][:RAW_LIMIT]
 
 
-def _is_encoding_error(exc: etree.XMLSyntaxError) -> bool:
-    msg = str(exc)
-    return "not proper UTF-8" in msg or "Invalid bytes in character" in msg
+@dataclass(frozen=True, slots=True)
+class _Where:
+    line: int  # in the text parsed, from 1
+    column: int  # from 0, as lxml's ``offset``
+    message: str
+
+
+def _where(exc: etree.XMLSyntaxError) -> _Where:
+    """Where the parse failed and why. libxml2 sometimes ends a parse with a bare "no element
+    found" at line 0 (an undeclared entity, for one), while its error log holds the first
+    real error and its place; ``_parse`` clears the log, so it holds only this parse's."""
+    for entry in exc.error_log:
+        if entry.level >= etree.ErrorLevels.ERROR and entry.line > 0:
+            message = _clean_message(entry.message)
+            return _Where(entry.line, max(entry.column - 1, 0), message)
+    return _Where(exc.lineno or 1, max(exc.offset or 0, 0), _clean_message(exc))
+
+
+def _is_encoding_error(message: str) -> bool:
+    return "not proper UTF-8" in message or "Invalid bytes in character" in message
 
 
 def _replace_invalid_utf8(body: bytes, first_line: int) -> tuple[bytes, int, list[int]]:
@@ -322,7 +352,10 @@ def _line_offset(body: bytes, start: int, lineno: int) -> int:
     return max(at, start)
 
 
-def _clean_message(exc: etree.XMLSyntaxError) -> str:
-    msg = exc.msg if hasattr(exc, "msg") and exc.msg else str(exc)
+def _clean_message(exc: etree.XMLSyntaxError | str) -> str:
+    if isinstance(exc, str):
+        msg = exc or "malformed"
+    else:
+        msg = exc.msg if hasattr(exc, "msg") and exc.msg else str(exc)
     # lxml appends ", line N, column M" with chunk-relative numbers; ours are absolute.
     return re.sub(r",? line \d+, column \d+$", "", msg.splitlines()[0]).strip()

@@ -1,5 +1,12 @@
 """The API's request and response bodies: separate from the domain records, strict at the
-edge (unknown fields, wrong types and text that is not valid Unicode are refused)."""
+edge (unknown fields, wrong types, NUL characters and text that is not valid Unicode are
+refused).
+
+Every constraint the server enforces on a string is a JSON Schema keyword (``pattern``,
+``minLength``, ``maxLength``) that the OpenAPI schema states, so a request valid by the
+schema is one the server takes. The patterns spell characters out (no ``\\s``, ``\\w``), so
+pydantic's engine and ECMAScript, the schema's, read them alike.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +16,48 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 
 from askwell.data.text import lone_surrogate
 
+# Whitespace to Python (str.isspace) or to ECMAScript (\s).
+_SPACE = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = rf"^[^\u0000]*[^\u0000{_SPACE}][^\u0000]*$"  # and no NUL
+SESSION_ID = r"^[A-Za-z0-9_.-]+$"
+REQUEST_ID = r"^[0-9a-f-]{36}$"
+NUL_PROBLEM = "contains a NUL character (\\u0000)"
+# What a value that does not match a pattern is told (one with a NUL: NUL_PROBLEM).
+PATTERN_PROBLEMS = {
+    NO_NUL: NUL_PROBLEM,
+    NOT_BLANK: "is empty",
+    SESSION_ID: "may hold only ASCII letters, digits, '_', '.' and '-'",
+    REQUEST_ID: "is not a request_id: 36 characters of 0-9, a-f and '-'",
+}
+
+
+def unicode_problem(value: str) -> str | None:
+    """What makes ``value`` not valid Unicode text, if anything does."""
+    at = lone_surrogate(value)
+    return None if at is None else f"not valid Unicode text: a lone surrogate at character {at}"
+
 
 def _unicode(value: str) -> str:
-    at = lone_surrogate(value)
-    if at is not None:
-        raise ValueError(f"not valid Unicode text: a lone surrogate at character {at}")
+    problem = unicode_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("is empty")
-    return value
-
-
-Text = Annotated[StrictStr, AfterValidator(_unicode)]
-Required = Annotated[StrictStr, AfterValidator(_unicode), AfterValidator(_not_blank)]
+Required = Annotated[StrictStr, Field(min_length=1, pattern=NOT_BLANK), AfterValidator(_unicode)]
+Tag = Annotated[
+    StrictStr, Field(min_length=1, max_length=64, pattern=NO_NUL), AfterValidator(_unicode)
+]
+Site = Annotated[StrictStr, Field(max_length=200, pattern=NO_NUL), AfterValidator(_unicode)]
+SessionId = Annotated[
+    StrictStr, Field(min_length=1, max_length=64, pattern=SESSION_ID), AfterValidator(_unicode)
+]
+RequestId = Annotated[StrictStr, Field(pattern=REQUEST_ID), AfterValidator(_unicode)]
+SuggestionId = Annotated[
+    StrictStr, Field(min_length=1, max_length=64, pattern=NO_NUL), AfterValidator(_unicode)
+]
+Comment = Annotated[StrictStr, Field(max_length=2000, pattern=NO_NUL), AfterValidator(_unicode)]
 
 
 class _Request(BaseModel):
@@ -32,32 +65,30 @@ class _Request(BaseModel):
 
 
 class ScoreRequest(_Request):
-    title: Required = Field(description="the question's title")
-    body: Required = Field(description="the body, in Markdown as typed on the site")
-    tags: list[Annotated[Text, Field(min_length=1, max_length=64)]] = Field(
+    title: Required = Field(description="the question's title: not blank")
+    body: Required = Field(
+        description="the body, in Markdown as typed on the site: not blank; title and body "
+        "together at most the server's limit (serve.max_text_kb, 50 kB by default)"
+    )
+    tags: list[Tag] = Field(
         default_factory=list, max_length=10, description="tags, e.g. ['python', 'pandas']"
     )
-    site: Annotated[Text, Field(max_length=200)] | None = Field(
-        None, description="the site asked on, e.g. 'stackoverflow.com'"
-    )
-    session_id: Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[\w.-]+$")] | None = (
-        Field(
-            None,
-            description="an editing session (the editor makes one per page): successive "
-            "scores in one session are stored as revisions",
-        )
+    site: Site | None = Field(None, description="the site asked on, e.g. 'stackoverflow.com'")
+    session_id: SessionId | None = Field(
+        None,
+        description="an editing session (the editor makes one per page): successive "
+        "scores in one session are stored as revisions",
     )
 
 
 class FeedbackRequest(_Request):
-    request_id: Annotated[Text, Field(pattern=r"^[0-9a-f-]{36}$")] = Field(
-        description="the request_id of the score this is about"
-    )
-    suggestion_id: Annotated[Text, Field(min_length=1, max_length=64)] | None = Field(
-        None, description="one suggestion of that score; none: the score as a whole"
+    request_id: RequestId = Field(description="the request_id of the score this is about")
+    suggestion_id: SuggestionId | None = Field(
+        None,
+        description="one of the suggestions that score showed; none: the score as a whole",
     )
     helpful: StrictBool
-    comment: Annotated[Text, Field(max_length=2000)] | None = None
+    comment: Comment | None = None
 
 
 class Factor(BaseModel):

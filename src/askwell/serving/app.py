@@ -22,14 +22,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from askwell import __version__
 from askwell.config import Settings, get_settings, processes
 from askwell.serving.metrics import Metrics
-from askwell.serving.parsing import InvalidBodyError
+from askwell.serving.parsing import InvalidBodyError, NotJsonError
 from askwell.serving.pool import ScoringPool, freeze_loaded
-from askwell.serving.routes import feedback, health, score, web
+from askwell.serving.routes import docs, feedback, health, score, web
+from askwell.serving.security import HostCheck, SecurityHeaders
 from askwell.serving.service import (
     FeedbackNotStoredError,
     ModelChoice,
     ScoringService,
     UnknownRequestError,
+    UnshownSuggestionError,
     load_model,
 )
 from askwell.store.db import Store, StoreError, make_engine, migrate
@@ -75,16 +77,27 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
         version=__version__,
         summary="Scores how well a question is likely to be received, with the evidence, "
         "sentence highlights and ranked suggestions.",
+        docs_url=None,  # served by routes/docs.py, from the package rather than a CDN
+        redoc_url=None,  # ReDoc injects inline styles, which the content policy refuses
     )
     app.state.service = service
     app.include_router(score.router)
     app.include_router(feedback.router)
     app.include_router(health.router)
     app.include_router(web.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
+    assets = docs.swagger_assets()
+    if assets is not None:
+        app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+    else:
+        log.warning("fastapi-offline is not installed: /docs cannot show the API")
     _handle_errors(app, metrics)
 
+    # The last added runs first: the headers go on every answer, the Host check's too.
+    app.add_middleware(HostCheck, allowed=(*settings.serve.allowed_hosts, settings.serve.host))
     app.add_middleware(CountRequests, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -135,6 +148,18 @@ def _handle_errors(app: FastAPI, metrics: Metrics) -> None:
             for e in exc.errors()
         ]
         return _problem(422, errors[0]["message"] if errors else "invalid request", errors)
+
+    @app.exception_handler(NotJsonError)
+    async def not_json(_: Request, exc: NotJsonError) -> JSONResponse:
+        metrics.errors.labels("invalid").inc()
+        return _problem(415, str(exc))
+
+    @app.exception_handler(UnshownSuggestionError)
+    async def unshown(_: Request, exc: UnshownSuggestionError) -> JSONResponse:
+        metrics.errors.labels("invalid").inc()
+        return _problem(
+            422, f"suggestion_id: {exc}", [{"field": "suggestion_id", "message": str(exc)}]
+        )
 
     @app.exception_handler(UnknownRequestError)
     async def unknown(_: Request, exc: UnknownRequestError) -> JSONResponse:

@@ -8,9 +8,10 @@ output is written as rows are scored (CSV and JSONL a line at a time, Parquet a 
 ``PARQUET_ROWS`` at a time). Each file's format follows its extension, independently.
 
 Input columns (names matched case-insensitively, so SEDE exports read as they are): ``title``
-(required), ``body`` (Markdown as typed on the site, or HTML), ``tags`` (``a,b``, ``<a><b>``,
-``|a|b|`` or a list), ``site`` and ``id`` (carried to the output; the 1-based row number when
-absent). Others are ignored. Output columns: ``COLUMNS``.
+(required), ``body`` (Markdown as typed on the site, or HTML; a blank one is a row error, as
+the API refuses it, while a file or line with no body field has its title scored alone),
+``tags`` (``a,b``, ``<a><b>``, ``|a|b|`` or a list), ``site`` and ``id`` (carried to the
+output; the 1-based row number when absent). Others are ignored. Output columns: ``COLUMNS``.
 
 A bad row never stops the run and is never dropped: it is written with an ``error`` naming its
 line (row, in Parquet), the field and what is wrong, and counted in the summary. A problem
@@ -139,6 +140,8 @@ def _score_records(
                 read.append((ident, record.where, _question(record.fields, html), None))
             except _RowError as exc:
                 read.append((ident, record.where, None, f"{record.where}: {exc}"))
+            except Exception as exc:  # reading the text failed: a bug, said on its row
+                read.append((ident, record.where, None, _bug(record.where, "read", exc)))
         outcomes = iter(_score_all(scorer, [q for _, _, q, _ in read if q is not None]))
         for ident, where, question, error in read:
             if question is None:
@@ -148,11 +151,7 @@ def _score_records(
             if isinstance(scored, BaseException):
                 # A bug, not the user's input: one question must not sink a run of a million,
                 # so it is said on its row, and counted.
-                yield _failed(
-                    ident,
-                    f"{where}: could not score it: {type(scored).__name__}: "
-                    f"{_one_line(scored)} (this is a bug in askwell; please report it)",
-                )
+                yield _failed(ident, _bug(where, "score", scored))
                 continue
             yield {
                 "id": ident,
@@ -188,6 +187,13 @@ def _score_all(
     return outcomes
 
 
+def _bug(where: str, doing: str, exc: BaseException) -> str:
+    return (
+        f"{where}: could not {doing} it: {type(exc).__name__}: {_one_line(exc)} "
+        "(this is a bug in askwell; please report it)"
+    )
+
+
 def _failed(ident: object, error: str) -> dict[str, object]:
     return {
         "id": ident,
@@ -212,7 +218,11 @@ def _question(fields: Mapping[str, object], html: bool) -> Question:
     title = _text("title", title)
     if not title.strip():
         raise _RowError("title is empty")
-    body = _text("body", fields.get("body") or "")
+    body = ""
+    if "body" in fields:  # a row without a body field: its title and tags are scored alone
+        body = _text("body", fields["body"] if fields["body"] is not None else "")
+        if not body.strip():
+            raise _RowError("body is empty")  # as the API refuses it
     site = _text("site", fields.get("site") or "") or None
     tags = _tags(fields.get("tags"))
     build = Question.from_html if html else Question.from_markdown

@@ -61,7 +61,9 @@ class Metrics:
         )
         self.scoring_processes = Gauge(
             "askwell_scoring_processes",
-            "Scoring processes running (with --workers); 0: every score is the fallback's",
+            "Scoring processes alive. With --workers 1 (the default) it is 0: the server "
+            "process scores every question itself. With --workers N > 1, 0 means none is "
+            "running and scores come from the rule-based fallback until one is back",
             registry=r,
             multiprocess_mode="max",
         )

@@ -45,6 +45,10 @@ class UnknownRequestError(AskwellError):
     """Feedback about a request_id that was never logged."""
 
 
+class UnshownSuggestionError(AskwellError):
+    """Feedback about a suggestion that the score it names did not show."""
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     scorer: Scorer
@@ -230,8 +234,11 @@ class ScoringService:
 
     def feedback(self, request: api.FeedbackRequest) -> api.FeedbackResponse:
         try:
-            if not self.store.has_prediction(request.request_id):
+            shown = self.store.shown_suggestions(request.request_id)
+            if shown is None:
                 raise UnknownRequestError(f"no score with request_id {request.request_id}")
+            if request.suggestion_id is not None and request.suggestion_id not in shown:
+                raise UnshownSuggestionError("not one of the suggestions that score showed")
             feedback_id = self.store.record_feedback(
                 request.request_id, request.suggestion_id, request.helpful, request.comment
             )
@@ -245,8 +252,11 @@ class ScoringService:
         try:
             try:
                 self.store.ping()
-            except StoreError:
-                migrate(self.store.engine)  # a database that was down at start-up
+            except StoreError as first:
+                try:
+                    migrate(self.store.engine)  # a database that was down at start-up
+                except StoreError:
+                    raise first from None  # what ping found, not the migration's echo of it
                 self.store.ping()
             database = "ok"
         except StoreError as exc:

@@ -4,12 +4,24 @@ service makes.
 SQLite (the default) runs in WAL mode with a busy timeout, so two server processes can write
 while readers read; PostgreSQL is used as it is. Every failure to reach or write the database
 is raised as ``StoreError``: the service decides what a person is told.
+
+A write returns only once it is committed to the files that the next start will open: for
+SQLite, the store checks its files (``sqlite_files``) before it uses a connection and after
+each commit, and ``ping`` fails when they are gone, replaced, shrunk or not writable.
+
+The limit: SQLite maps the log's index (``-shm``) into memory, and reading it after someone
+shrank it kills the process with SIGBUS. The checks catch a shrunk index before the store
+uses a connection, so requests fail with a StoreError that names it and ``ping`` says so; a
+shrink between the check and the read is not caught, and SQLite still reads the index when
+the last connection closes (``close``, at shutdown), so such a process dies then: ``close``
+logs why first.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,10 +34,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from askwell.errors import AskwellError
+from askwell.store.errors import StoreError as StoreError
+from askwell.store.sqlite_files import SqliteFiles
 from askwell.store.tables import feedback, predictions, revisions
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -35,10 +48,8 @@ CHECKPOINT_S = 10.0
 # makes sure it is, waiting for the writer (one request waits for one checkpoint).
 RESTART_FRAMES = 16_384
 log = logging.getLogger("askwell.store")
-
-
-class StoreError(AskwellError):
-    """The database could not be reached or did not take a write."""
+# The files each SQLite engine checks (``make_engine`` records them; a file-less one has none).
+_FILES: weakref.WeakKeyDictionary[Engine, SqliteFiles] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -66,18 +77,32 @@ class Previous:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; for SQLite the file's folder is created and WAL turned on."""
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///").partition("?")[0]
-        if path and path != ":memory:":
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the folder of {path}: {exc}") from None
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    """An engine for ``url``; for a SQLite file, the folder is created, WAL turned on and the
+    files checked whenever a connection opens them (``SqliteFiles``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    name = parsed.database or ""
+    path = None
+    if name and name != ":memory:" and not name.startswith("file:") and "uri" not in parsed.query:
+        # Resolved once: SQLite keeps the log and its index beside the file a link names,
+        # and the checks must look at the files SQLite opens.
+        path = Path(name).resolve()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {path}: {exc}") from None
+        parsed = parsed.set(database=str(path))
+    engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 10})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    if path is not None:
+        files = SqliteFiles(path)
+        event.listen(engine, "do_connect", files.before_connect)  # before SQLite opens them
+        event.listen(engine, "connect", files.connected)  # after the pragmas: WAL is on
+        event.listen(engine, "close", files.closed)
+        event.listen(engine, "close_detached", files.closed)
+        _FILES[engine] = files
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -102,11 +127,14 @@ def _alembic_config(connection: Connection) -> Config:
 
 def migrate(engine: Engine) -> str:
     """Brings the schema to the newest revision; returns it."""
+    files = _FILES.get(engine)
     try:
         with engine.begin() as connection:
+            if files is not None:
+                files.verify()  # a pooled connection: its files must not have changed
             command.upgrade(_alembic_config(connection), "head")
             return str(MigrationContext.configure(connection).get_current_revision())
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, StoreError) as exc:
         raise StoreError(f"cannot migrate the database: {_one_line(exc)}") from None
 
 
@@ -128,6 +156,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._files = _FILES.get(engine)
         self._checkpointer: tuple[threading.Event, threading.Thread] | None = None
 
     @classmethod
@@ -138,21 +167,42 @@ class Store:
         return store
 
     @contextmanager
-    def _writing(self, what: str) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot {what}: {_one_line(exc)}") from None
-
-    def ping(self) -> None:
-        """Raises StoreError unless the database answers and has the newest schema."""
+    def _connected(self, what: str) -> Iterator[Connection]:
+        """A pooled connection whose files are the ones at the database's paths (checked
+        before any statement: reading a shrunk index would kill the process); any failure is
+        a StoreError that says what could not be done."""
         try:
             with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-                current = MigrationContext.configure(connection).get_current_revision()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database unreachable: {_one_line(exc)}") from None
+                if self._files is not None:
+                    self._files.verify()
+                yield connection
+        except (SQLAlchemyError, StoreError) as exc:
+            raise StoreError(f"cannot {what}: {_one_line(exc)}") from None
+
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[Connection]:
+        """A transaction that returns only once committed where the next start will read it:
+        SQLite goes on committing to a database or log deleted or replaced under it."""
+        with self._connected(what) as connection:
+            with connection.begin():
+                yield connection
+            if self._files is not None:
+                self._files.verify()
+
+    def ping(self) -> None:
+        """Raises StoreError unless the database answers, takes writes where the next start
+        will read them, and has the newest schema. For SQLite: its files are the ones open and
+        a new connection could write them, and this one can take the write lock."""
+        if self._files is not None:
+            self._files.check()
+        with self._connected("use the database") as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+            if self._files is not None:
+                # Reading proves nothing about writing (a log opened read-only still reads);
+                # taking the write lock needs the log and its index writable.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                connection.rollback()
         if current != head_revision():
             raise StoreError(f"database schema is at {current}, not {head_revision()}")
 
@@ -184,11 +234,8 @@ class Store:
             .order_by(predictions.c.id.desc())
             .limit(1)
         )
-        try:
-            with self.engine.connect() as connection:
-                row = connection.execute(query).first()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot read the session: {_one_line(exc)}") from None
+        with self._connected("read the session") as connection:
+            row = connection.execute(query).first()
         return None if row is None else Previous(row[0], float(row[1]), list(row[2]))
 
     def record_revision(
@@ -215,11 +262,18 @@ class Store:
 
     def has_prediction(self, request_id: str) -> bool:
         query = select(func.count()).where(predictions.c.request_id == request_id)
-        try:
-            with self.engine.connect() as connection:
-                return bool(connection.execute(query).scalar_one())
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot look up the request: {_one_line(exc)}") from None
+        with self._connected("look up the request") as connection:
+            return bool(connection.execute(query).scalar_one())
+
+    def shown_suggestions(self, request_id: str) -> list[str] | None:
+        """The ids of the suggestions that the score ``request_id`` showed, best first; None
+        when no such score was logged."""
+        query = (
+            select(predictions.c.suggestions).where(predictions.c.request_id == request_id).limit(1)
+        )
+        with self._connected("look up the request") as connection:
+            row = connection.execute(query).first()
+        return None if row is None else [str(s) for s in row[0]]
 
     def record_feedback(
         self, request_id: str, suggestion_id: str | None, helpful: bool, comment: str | None
@@ -243,7 +297,7 @@ class Store:
         """Every row of ``table``, oldest first (for tests, reports and exports)."""
         tables = {"predictions": predictions, "feedback": feedback, "revisions": revisions}
         chosen = tables[table]
-        with self.engine.connect() as connection:
+        with self._connected(f"read the {table}") as connection:
             result = connection.execute(select(chosen).order_by(chosen.c.id))
             return [dict(r._mapping) for r in result]
 
@@ -273,10 +327,10 @@ class Store:
     def _checkpoint(self, mode: str) -> int:
         """The log's length in frames before this checkpoint (0 if it failed)."""
         try:
-            with self.engine.connect() as connection:
+            with self._connected("checkpoint the log") as connection:
                 row = connection.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
-        except SQLAlchemyError as exc:
-            log.warning("WAL checkpoint failed: %s", _one_line(exc))
+        except StoreError as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
             return 0
         return int(row[1])
 
@@ -287,6 +341,11 @@ class Store:
             thread.join(timeout=5)
             self._checkpointer = None
             self._checkpoint("TRUNCATE")  # leave the database file whole
+        if self._files is not None:
+            try:
+                self._files.verify()
+            except StoreError as exc:  # e.g. a shrunk index: SQLite may crash as it closes
+                log.error("closing the store: %s", exc)
         self.engine.dispose()
 
 

@@ -30,7 +30,8 @@ _MAX_BYTES = 64_000
     status_code=201,
     responses={
         404: {"model": api.Problem, "description": "no score with this request_id"},
-        422: {"model": api.Problem},
+        415: {"model": api.Problem, "description": "the body is not sent as application/json"},
+        422: {"model": api.Problem, "description": "invalid, or a suggestion not shown"},
         503: {"model": api.Problem, "description": "not stored: the database is unreachable"},
     },
     openapi_extra=_DOC,

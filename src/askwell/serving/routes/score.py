@@ -25,7 +25,11 @@ _DOC = {
 @router.post(
     "/v1/score",
     response_model=None,  # answered as JSON already validated (below); documented here
-    responses={200: {"model": api.ScoreResponse}, 422: {"model": api.Problem}},
+    responses={
+        200: {"model": api.ScoreResponse},
+        415: {"model": api.Problem, "description": "the body is not sent as application/json"},
+        422: {"model": api.Problem},
+    },
     openapi_extra=_DOC,
     summary="Score a question: band, confidence, suggestions, sentence highlights",
 )
