@@ -62,6 +62,12 @@ STOP_TIMEOUT_S = 20.0
 BATCH_LIMIT_S = 120.0
 BUSY_LOAD = 1.5  # a 1-minute load average above this before the start: a busy machine
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+# Liveness under hostile load (issue 12): two clients send 48,000-character bodies of "*a"
+# (once a quadratic Markdown case) while /healthz is polled; it must answer within this.
+HOSTILE_BODY = ("*a" * 24_000)[:48_000]
+HOSTILE_CLIENTS = 2
+HOSTILE_REQUESTS = 5  # per client
+HEALTHZ_LIMIT_MS = 50.0
 
 
 # --- the load generator (its own process; standard library only) ----------------------
@@ -643,6 +649,13 @@ def markdown(doc: dict[str, Any]) -> str:
         f"floor (below): {t['mean_over_cpu_floor']:.2f}x, "
         f"{'PASS' if t['floor_pass'] else 'FAIL'}.**",
         "",
+        f"**Target: /healthz within {HEALTHZ_LIMIT_MS:.0f} ms while {HOSTILE_CLIENTS} clients "
+        f"send {HOSTILE_REQUESTS} hostile {len(HOSTILE_BODY):,}-character bodies each: "
+        f"max {run['hostile']['healthz_max_ms']:.1f} ms over "
+        f"{run['hostile']['healthz'].get('n', 0)} probes (their statuses: "
+        f"{run['hostile']['hostile_statuses']}), "
+        f"{'PASS' if run['hostile']['pass'] else 'FAIL'}.**",
+        "",
     ]
     lines += [
         "## Where the time goes",
@@ -754,6 +767,40 @@ def notes(doc: dict[str, Any]) -> list[str]:
 # --- main -------------------------------------------------------------------------------
 
 
+def healthz_under_hostile_load(port: int) -> dict[str, Any]:
+    """/healthz latencies while ``HOSTILE_CLIENTS`` clients each send ``HOSTILE_REQUESTS``
+    hostile bodies back to back."""
+    body = json.dumps({"title": "Why does this fail?", "body": HOSTILE_BODY}).encode()
+    statuses: list[int] = []
+
+    def hostile() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            for _ in range(HOSTILE_REQUESTS):
+                statuses.append(_send(conn, body)[0])
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=hostile) for _ in range(HOSTILE_CLIENTS)]
+    for t in threads:
+        t.start()
+    healthz_ms: list[float] = []
+    while any(t.is_alive() for t in threads):
+        started = time.perf_counter()
+        _get(port, "/healthz")
+        healthz_ms.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.02)
+    for t in threads:
+        t.join()
+    worst = max(healthz_ms) if healthz_ms else float("nan")
+    return {
+        "hostile_statuses": sorted(set(statuses)),
+        "healthz": _stats(healthz_ms) if healthz_ms else {},
+        "healthz_max_ms": worst,
+        "pass": bool(healthz_ms) and worst <= HEALTHZ_LIMIT_MS and set(statuses) == {200},
+    }
+
+
 def measure_server(
     name: str, workers: int, work: Path, requests: int, first: dict[str, Any]
 ) -> dict[str, Any]:
@@ -776,6 +823,7 @@ def measure_server(
             raw[clients] = run_level(
                 server, work, f"{name}-c{clients}", clients, requests, LEVEL_LIMIT_S
             )
+        hostile = healthz_under_hostile_load(server.port)
         processes = len(server.tree)
     scoring_ms, stored = stored_scoring_ms(server.db)
     levels = [summarize_level(raw[c], scoring_ms) for c in LEVELS]
@@ -792,6 +840,7 @@ def measure_server(
         "warmup": {"requests": len(warm["sent"]), "errors": summarize_level(warm, {})["errors"]},
         "levels": levels,
         "store": {"predictions": stored, "answers_200": answered},
+        "hostile": hostile,
         "target": {
             "clients": TARGET_CLIENTS,
             "limit_ms": TARGET_P99_MS,

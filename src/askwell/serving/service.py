@@ -129,19 +129,21 @@ class ScoringService:
 
     async def score_async(self, request: api.ScoreRequest) -> api.ScoreResponse:
         """``score`` for the event loop: with scoring processes, their answer is awaited on
-        the loop (a thread per request cost the tail a thread hand-over under the
-        interpreter lock); otherwise ``score`` runs in a worker thread."""
+        the loop; otherwise ``score`` runs in a worker thread. Work that grows with the text
+        (reading the Markdown, the logged features and rules, the store's write) runs in a
+        worker thread too, so a 50 kB body never holds up the loop (/healthz, other
+        requests)."""
         scorer = self.model.scorer
         if not isinstance(scorer, ScoringPool):
             return await run_in_threadpool(self.score, request)
         started = time.perf_counter()
-        question = self.question(request)
+        question = await run_in_threadpool(self.question, request)
         try:
             scored, degraded = await scorer.submit(question), False
         except Exception:  # any failure of the model on this input: fall back, visibly
             self._model_failed()
             scored, degraded = await run_in_threadpool(self._fallback, question), True
-        return self._answer(request, question, scored, degraded, started)
+        return await run_in_threadpool(self._answer, request, question, scored, degraded, started)
 
     def score(self, request: api.ScoreRequest) -> api.ScoreResponse:
         started = time.perf_counter()
