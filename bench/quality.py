@@ -223,17 +223,16 @@ def _record_read(
 ) -> dict[str, Any]:
     """One line in the repository's test ledger for this setting's test read (every scorer
     at once): the read count the results state."""
-    from askwell.models.ledger import TestLedger, split_protocol
-    from askwell.versioning import code_version
+    from askwell.models.ledger import record_read
 
-    read = TestLedger(LEDGER).record(
+    read = record_read(
+        LEDGER,
         reader="bench/quality " + " ".join(sys.argv[1:]),
         fingerprint=data.fingerprint,
-        protocol=split_protocol(asdict(config)),
+        config=asdict(config),
         metrics={f"roc_auc_{name}": e["value"] for name, e in aucs.items()},
-        commit=code_version(),
     )
-    return {"ledger": str(LEDGER.relative_to(ROOT)), "nth": read.nth, "time": read.entry["time"]}
+    return {**read, "ledger": str(LEDGER.relative_to(ROOT))}
 
 
 def _timed(fn: Callable[[], Floats]) -> tuple[Floats, float]:
@@ -393,16 +392,6 @@ def _linear_reference(
     return proba
 
 
-def _prior_shift(p: Floats, rate_from: float, rate_to: float) -> Floats:
-    """Probabilities moved from one base rate to another (Bayes: the odds ratio on the
-    logit), which is what the product does with the live closing rate."""
-    logit = (
-        np.log(p / (1 - p)) + np.log(rate_to / (1 - rate_to)) - np.log(rate_from / (1 - rate_from))
-    )
-    shifted: Floats = 1 / (1 + np.exp(-logit))
-    return shifted
-
-
 def closing_recipe(split: str) -> TrainConfig:
     """The shipped closing model's recipe (``configs/closing.yaml``) on ``split``."""
     from askwell.config import get_settings
@@ -471,7 +460,12 @@ def run_closing_setting(dataset: Dataset, split: str, n_boot: int) -> dict[str, 
     # product is given the live rate, the same prior correction shows what is left: whether
     # the probabilities are right in shape. A different number, named as such.
     open_rate = {name: float(part.y.mean()) for name, part in data.parts.items()}
-    shifted = _prior_shift(scores["askwell_closing"], open_rate["val"], open_rate["test"])
+    from scipy.special import expit, logit
+
+    from askwell.models.train import prior_shift
+
+    shift = prior_shift(open_rate["val"], open_rate["test"])
+    shifted = expit(logit(scores["askwell_closing"]) + shift)
     ece_given_rate = m.bootstrap_ci(
         y, shifted, m.expected_calibration_error, n_boot=n_boot, seed=SEED
     )

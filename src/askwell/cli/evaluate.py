@@ -42,7 +42,7 @@ def evaluate_command(
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import load_bundle
     from askwell.models.evaluate import evaluate
-    from askwell.models.ledger import record_evaluation
+    from askwell.models.ledger import record_read
     from askwell.models.train import TrainConfig, prepare
 
     settings = load_settings(config_file)
@@ -65,12 +65,12 @@ def evaluate_command(
             "edit_check": check_edits(model, prepared.parts["test"].questions),
         },
     }
-    summary["test"]["test_read"] = record_evaluation(
+    summary["test"]["test_read"] = record_read(
         settings.tracking.test_ledger,
         reader=f"askwell evaluate {bundle}",
         fingerprint=prepared.fingerprint,
         config=info.config,
-        evaluation=summary["test"],
+        metrics=summary["test"]["metrics"],
     )
     written = write_evaluation(summary, out, comparison)
     print_summary(summary)

@@ -57,7 +57,7 @@ def train_command(
     from askwell.features.catalog import feature_names
     from askwell.models.bundle import BundleInfo, save_bundle
     from askwell.models.evaluate import evaluate
-    from askwell.models.ledger import record_evaluation
+    from askwell.models.ledger import record_read
     from askwell.models.train import TrainConfig, learning_curve, prepare, train
     from askwell.versioning import code_version
 
@@ -98,12 +98,12 @@ def train_command(
         evaluation["first_posted"] = compare_text_versions(
             data, train_config, prepared, result.model
         )
-    evaluation["test_read"] = record_evaluation(
+    evaluation["test_read"] = record_read(
         settings.tracking.test_ledger,
         reader=f"askwell train --out {out}",
         fingerprint=prepared.fingerprint,
         config=training["config"],
-        evaluation=evaluation,
+        metrics=evaluation["metrics"],
     )
     info = BundleInfo(
         name=out.stem,

@@ -25,10 +25,11 @@ def _f(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None else f"{float(value):.{digits}f}"
 
 
-def _ci(est: dict[str, Any] | None) -> str:
+def _ci(est: dict[str, Any] | None, digits: int = 3) -> str:
     if not est:
         return "n/a"
-    return f"{_f(est.get('value'))} [{_f(est.get('low'))}, {_f(est.get('high'))}]"
+    value, low, high = (_f(est.get(k), digits) for k in ("value", "low", "high"))
+    return f"{value} [{low}, {high}]"
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -448,9 +449,7 @@ def _first_posted(comparison: dict[str, Any] | None, config: dict[str, Any]) -> 
 
 
 def _share(s: dict[str, Any]) -> str:
-    if s.get("value") is None:
-        return "n/a (n 0)"
-    return f"{s['value']:.2f} [{s['low']:.2f}, {s['high']:.2f}] (n {s['n']})"
+    return "n/a (n 0)" if s.get("value") is None else f"{_ci(s, 2)} (n {s['n']})"
 
 
 def _revision_check(check: dict[str, Any] | None) -> list[str]:

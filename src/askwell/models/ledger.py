@@ -117,22 +117,22 @@ class TestLedger:
         return Read(entry, nth)
 
 
-def record_evaluation(
+def record_read(
     path: Path,
     *,
     reader: str,
     fingerprint: str,
     config: Mapping[str, Any],
-    evaluation: Mapping[str, Any],
+    metrics: Mapping[str, float],
 ) -> dict[str, Any]:
-    """Record an ``evaluate()`` result's test read; what the card and report say of it."""
+    """Record one test read at this code version; what the card and report say of it."""
     from askwell.versioning import code_version
 
     read = TestLedger(path).record(
         reader=reader,
         fingerprint=fingerprint,
         protocol=split_protocol(config),
-        metrics=evaluation["metrics"],
+        metrics=metrics,
         commit=code_version(),
     )
     return {"ledger": str(path), "nth": read.nth, "time": read.entry["time"]}

@@ -413,8 +413,14 @@ def _live_shift(config: TrainConfig, y_val: npt.NDArray[np.int64]) -> float:
         config.live_label_rate if get_label(config.label).positive_is_good
         else 1.0 - config.live_label_rate
     )  # fmt: skip
-    sample_good = float(np.clip(y_val.mean(), 1e-6, 1 - 1e-6))
-    return float(logit(live_good) - logit(sample_good))
+    return prior_shift(float(y_val.mean()), live_good)
+
+
+def prior_shift(rate_from: float, rate_to: float) -> float:
+    """The logit shift that moves calibrated probabilities from one base rate to another
+    (Bayes: the ratio of the odds)."""
+    a, b = (float(np.clip(r, 1e-6, 1 - 1e-6)) for r in (rate_from, rate_to))
+    return float(logit(b) - logit(a))
 
 
 def reasons_of(part: Part) -> npt.NDArray[np.object_]:
