@@ -12,6 +12,8 @@ BUILD_INPUTS := pyproject.toml setup.py src/askwell/data/_html.pyx
 # Stack Overflow closing data with the recipe in configs/closing.yaml (closing.card.md). Both
 # logistic regression, not the blend: its contributions are exact and additive, and for the
 # answer model the blend was within validation noise (its trees score a non-question high).
+# Their SHA-256 is pinned in $(ASSETS)/bundles.sha256: they load anywhere without a bundle key
+# (a bundle is a pickle; see README, Bundles and trust) while their bytes match it.
 SHARED_DATA ?= ../shared/data
 MODEL_WORK := var/model
 ASSETS := src/askwell/assets
@@ -72,6 +74,7 @@ model: $(VENV)/.installed
 	$(BIN)/askwell data check $(MODEL_WORK)/closing-dataset
 	$(BIN)/askwell train $(MODEL_WORK)/closing-dataset --config configs/closing.yaml \
 		--out $(ASSETS)/closing.askwell
+	cd $(ASSETS) && sha256sum default.askwell closing.askwell > bundles.sha256
 
 bench-ingest: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.ingest

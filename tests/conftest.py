@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,28 @@ from askwell.data.ingest import IngestReport, ingest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ASKWELL_TEST_DATA", REPO.parent / "shared" / "data"))
 DUMPS = SHARED_DATA / "stackexchange"
+BUNDLE_KEY_ENV = "ASKWELL_BUNDLES__KEY_FILE"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # The data is required, not optional: a missing folder must fail loudly, not skip.
     if not (SHARED_DATA / "MANIFEST.json").is_file():
         raise pytest.UsageError(f"real test data not found at {SHARED_DATA}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bundle_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One bundle key for the session, outside the working tree (never the developer's
+    var/bundle.key): a bundle a test trains, here or in an ``askwell`` subprocess, loads in
+    every other."""
+    path = tmp_path_factory.mktemp("bundle-key") / "bundle.key"
+    previous = os.environ.get(BUNDLE_KEY_ENV)
+    os.environ[BUNDLE_KEY_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(BUNDLE_KEY_ENV, None)
+    else:
+        os.environ[BUNDLE_KEY_ENV] = previous
 
 
 @pytest.fixture(scope="session")

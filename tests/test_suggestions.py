@@ -3,24 +3,20 @@ deterministic, never contradictory; mechanical edits do exactly what they say.""
 
 from __future__ import annotations
 
+import csv
 import functools
 import itertools
+from collections import Counter
 from dataclasses import replace
 
 import pytest
 from lxml import etree
 
 from askwell.data.text import parse_tags
-from askwell.explain.suggestions import (
-    RULES,
-    Rule,
-    about_code,
-    apply_edit,
-    candidates,
-    code_lines,
-    suggest,
-)
+from askwell.explain.suggestions import RULES, apply_edit, candidates, suggest
 from askwell.features.catalog import get_feature
+from askwell.features.rules import RULES as ALL_RULES
+from askwell.features.rules import Rule, about_code, code_lines
 from askwell.features.text_stats import (
     LONG_SENTENCE_WORDS,
     repeated_punctuation,
@@ -28,8 +24,9 @@ from askwell.features.text_stats import (
     split_sentences,
     words,
 )
+from askwell.models.heuristic import HeuristicScorer
 from askwell.records import Question
-from tests.conftest import DUMPS, default_model
+from tests.conftest import DUMPS, SHARED_DATA, default_model
 
 MESSY = Question.from_html(
     "csv problem",
@@ -58,10 +55,11 @@ def test_same_text_same_suggestions() -> None:
 
 
 def test_no_two_rules_pull_a_feature_opposite_ways() -> None:
-    for a, b in itertools.combinations(RULES, 2):
+    # Over the whole registry: the heuristic's rules and the advice never pull apart either.
+    for a, b in itertools.combinations(ALL_RULES, 2):
         shared = set(a.features) & set(b.features)
         assert not shared or a.direction == b.direction, (a.id, b.id)
-    for rule in RULES:  # and each rule moves its features the way the catalog calls better
+    for rule in ALL_RULES:  # and each rule moves its features the way the catalog calls better
         for name in rule.features:
             better = get_feature(name).better
             assert better in ("moderate", "neutral") or better == (
@@ -112,9 +110,12 @@ def test_splitting_long_sentences_cuts_at_clause_boundaries_and_keeps_every_word
     assert max(lengths) <= LONG_SENTENCE_WORDS and len(lengths) > 4
     assert [w.lower() for w in words(edited)] == [w.lower() for w in words(RUN_ON.body.text)]
     assert "at all. So I tried" in edited
-    # Without a semicolon or ", and/but/so/then" there is no cut to make: no mechanical advice.
+    # Without a semicolon or ", and/but/so/then" there is no cut to make: the rule fires (the
+    # sentence runs on, and the heuristic counts it), but its edit changes nothing, so no
+    # mechanical advice is shown.
     plain = Question.from_html("t", "<p>" + " ".join(["word"] * 40) + ".</p>")
-    assert rule.evidence(plain) is None
+    assert rule.evidence(plain) == "1 of 1 sentence" and rule.what_if(plain) == plain
+    assert rule.id not in {s.id for s in suggest(default_model(), plain)}
 
 
 def test_fencing_moves_code_lines_into_a_code_block() -> None:
@@ -351,10 +352,6 @@ def test_asking_for_a_pick_is_found_where_questions_were_closed_for_it() -> None
     """On real Stack Overflow questions (every 5th of the closing sample), the evidence of
     "ask-how-not-which" must separate: it fires on questions closed as not constructive
     several times as often as on questions left open."""
-    import csv
-
-    from tests.conftest import SHARED_DATA
-
     fired: dict[str, list[bool]] = {}
     path = SHARED_DATA / "stackoverflow-closed" / "train-sample.csv"
     with path.open(encoding="utf-8", newline="") as f:
@@ -400,3 +397,56 @@ def test_a_debugging_question_is_asked_for_its_expected_result() -> None:
     assert _evidence("expected-vs-actual", told) is None
     not_code = Question.from_markdown("My bike chain does not work", "It slips on hills.", ())
     assert _evidence("expected-vs-actual", not_code) is None
+
+
+# --- the heuristic and the advice read one rule table: where a rule both scores and
+# advises, they must agree on every question.
+
+
+def _closing_sample(every: int) -> list[Question]:
+    """Every ``every``-th question of the Stack Overflow closing sample, as typed."""
+    path = SHARED_DATA / "stackoverflow-closed" / "train-sample.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        return [
+            Question.from_markdown(
+                row["Title"],
+                row["BodyMarkdown"],
+                tuple(row[f"Tag{i}"] for i in range(1, 6) if row[f"Tag{i}"]),
+                "stackoverflow.com",
+            )
+            for row in csv.DictReader(f)
+            if int(row["PostId"]) % every == 0
+        ]
+
+
+@pytest.mark.data
+def test_the_heuristic_and_the_advice_agree_on_real_questions() -> None:
+    """Over real questions (whole site dumps and a sample of Stack Overflow): a flaw is
+    advised on exactly where the heuristic counts it, its text finder agreeing with its
+    trigger over the catalog features; a good sign is advised on only where the heuristic
+    misses it, and following the advice earns it."""
+    scorer = HeuristicScorer()
+    both = [r for r in RULES if r.points]
+    assert {r.id for r in both} == {
+        "title-as-question", "drop-noise", "stop-shouting", "calm-punctuation",
+        "split-long-sentences",
+    }  # fmt: skip
+    sites = ("beer.stackexchange.com", "coffee.stackexchange.com", "ai.stackexchange.com",
+             "bicycles.meta.stackexchange.com", "matheducators.stackexchange.com")  # fmt: skip
+    sample = [q for site in sites for q in _dump(site).values()] + _closing_sample(every=20)
+    advised: Counter[str] = Counter()
+    for q in sample:
+        fired = {r.id for r in scorer.fired(q)}
+        for rule in both:
+            assert rule.advice is not None
+            found, evidence = rule.advice.find(q), rule.evidence(q)
+            advised[rule.id] += evidence is not None
+            if rule.points < 0:
+                assert (rule.id in fired) == (found is not None) == (evidence is not None), (
+                    rule.id, q.title, found)  # fmt: skip
+            elif evidence is not None:
+                assert rule.id not in fired, (rule.id, q.title)
+                assert rule in scorer.fired(rule.what_if(q)), (rule.id, q.title)
+            else:
+                assert found is None or rule.id in fired, (rule.id, q.title)
+    assert all(advised[r.id] >= 10 for r in both), advised  # none agrees by never firing

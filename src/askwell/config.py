@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from askwell.errors import ConfigError
 
@@ -94,6 +101,13 @@ class TrainSettings(_Strict):
     seed: int = 0
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the training part")
+    calibration_share: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="of the validation part, held out (seeded, by label) to calibrate the "
+        "scores and set the threshold and bands; the rest chooses the hyperparameters",
+    )
     text: Literal["final", "first_posted"] = Field(
         "final",
         description="first_posted: train and test on each question as first posted where "
@@ -108,6 +122,10 @@ class TrainSettings(_Strict):
     )
     max_word_features: int = Field(20_000, ge=0)
     max_char_features: int = Field(5_000, ge=0)
+    min_df: int = Field(2, ge=1, description="questions a word, character n-gram or tag needs")
+    max_df: float = Field(
+        0.5, gt=0, le=1, description="body words in more than this share of questions: dropped"
+    )
     word_ngrams: int = Field(2, ge=1, le=4, description="longest word n-gram")
     word_punctuation: bool = Field(
         False, description="'?', '!' and one-letter words count as words"
@@ -115,6 +133,28 @@ class TrainSettings(_Strict):
     char_ngrams: tuple[int, int] = Field((3, 5), description="title character n-gram lengths")
     grid_c: tuple[float, ...] = Field(
         (0.03, 0.1, 0.3, 1.0, 3.0), min_length=1, description="logreg: inverse penalties tried"
+    )
+    grid_num_leaves: tuple[int, ...] = Field(
+        (15, 31), min_length=1, description="lightgbm: leaves per tree tried"
+    )
+    grid_n_estimators: tuple[int, ...] = Field(
+        (200, 500), min_length=1, description="lightgbm: trees tried"
+    )
+    lightgbm_learning_rate: float = Field(0.05, gt=0, le=1)
+    lightgbm_min_child_samples: int = Field(20, ge=1)
+    lightgbm_colsample: float = Field(0.5, gt=0, le=1, description="features per tree")
+    lightgbm_subsample: float = Field(0.8, gt=0, le=1, description="questions per tree")
+    band_shares: tuple[float, float] = Field(
+        (0.2, 0.3),
+        description="shares of calibration-slice scores in 'likely to struggle' (the lowest) "
+        "and 'likely well received' (the highest)",
+    )
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples for test intervals")
+    slice_n_boot: int = Field(
+        300, ge=100, description="bootstrap resamples per slice (many small slices)"
+    )
+    learning_fractions: tuple[float, ...] = Field(
+        (0.1, 0.25, 0.5, 1.0), min_length=1, description="training shares of the learning curve"
     )
     live_label_rate: float | None = Field(
         None,
@@ -136,6 +176,20 @@ class TrainSettings(_Strict):
     directional: bool = Field(
         True, description="catalog features push only the way the catalog says is better"
     )
+
+    @field_validator("band_shares")
+    @classmethod
+    def _band_shares(cls, shares: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 < s < 1 for s in shares) or sum(shares) >= 1:
+            raise ValueError("two shares between 0 and 1 that leave room for 'uncertain'")
+        return shares
+
+    @field_validator("learning_fractions")
+    @classmethod
+    def _fractions(cls, fractions: tuple[float, ...]) -> tuple[float, ...]:
+        if not all(0 < f <= 1 for f in fractions):
+            raise ValueError("shares of the training part: each above 0 and at most 1")
+        return fractions
 
 
 class ServeSettings(_Strict):
@@ -217,12 +271,81 @@ class ServeSettings(_Strict):
         return url
 
 
+class BundleSettings(_Strict):
+    """Which model bundles may be loaded. A bundle holds a pickle, which runs code when it is
+    loaded: askwell loads the bundles it ships and those signed with this key, nothing else.
+    Read from the environment only (ASKWELL_BUNDLES__*, or the ASKWELL_CONFIG file), so
+    every process that loads a bundle sees the same key."""
+
+    key_file: Path = Field(
+        Path("var/bundle.key"),
+        description="the secret that signs bundles (askwell train, askwell bundles sign) and "
+        "that loading checks them with; created, mode 0600, when first needed; relative to "
+        "the working directory",
+    )
+
+
+class ModelsSettings(_Strict):
+    """Promotion of a registered model version to champion (askwell models): the automatic
+    gates' thresholds, and the token that deployment-state changes (approve, promote,
+    rollback) require. Set the token in the environment (ASKWELL_MODELS__ADMIN_TOKEN), not
+    in a versioned file."""
+
+    auc_margin: float = Field(
+        0.01,
+        ge=0,
+        lt=0.5,
+        description="non-inferiority margin on test ROC AUC: the lower end of the 95% paired "
+        "bootstrap interval of (challenger - champion) must stay above -margin",
+    )
+    slice_tolerance: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="no slice's ROC AUC may drop by more than this below the champion's",
+    )
+    slice_min_n: int = Field(
+        100, ge=20, description="questions a slice needs to be gated (smaller: too noisy)"
+    )
+    max_ece: float = Field(
+        0.05, gt=0, le=1, description="the challenger's expected calibration error on test"
+    )
+    behaviour_tolerance: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="the share of contrast pairs ranked right may fall at most this far "
+        "below the champion's",
+    )
+    latency_ratio: float = Field(
+        1.5, ge=1, description="p99 scoring time, challenger / champion, measured side by side"
+    )
+    latency_questions: int = Field(
+        100, ge=10, description="real test questions timed for the latency gate"
+    )
+    n_boot: int = Field(1000, ge=100, description="paired bootstrap resamples")
+    seed: int = 0
+    admin_token: SecretStr | None = Field(
+        None,
+        description="required by approve, promote and rollback; unset: they are refused",
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < 16:
+            raise ValueError("at least 16 characters (a short token is guessable)")
+        return token
+
+
 class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     profile: ProfileSettings = ProfileSettings()
     tracking: TrackingSettings = TrackingSettings()
     train: TrainSettings = TrainSettings()
     serve: ServeSettings = ServeSettings()
+    bundles: BundleSettings = BundleSettings()
+    models: ModelsSettings = ModelsSettings()
 
 
 def get_settings(

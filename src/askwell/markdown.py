@@ -56,6 +56,7 @@ _BRACKET_BUDGET = 5000
 # beyond it, 50 kB of "*a" cost 0.4 s to parse, eight times scoring a normal question.
 _MARKUP_BUDGET = 5000
 _MARKUP_CHARS = ("*", "_", "[", "<", "`")
+_BUDGETS = "askwell_budgets"  # the key of (brackets, markup) in the parser's env
 
 # Stack Exchange's HTML whitelist (its Markdown sanitizer), and the attributes it keeps.
 _ALLOWED_TAGS = frozenset(
@@ -88,10 +89,13 @@ _BARE_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+")
 _TRAILING = ".,;:!?*"  # ends a sentence, not an address
 
 
-def to_html(markdown: str) -> str:
-    """The body's HTML; never fails, whatever the text."""
+def to_html(markdown: str, *, brackets: int = _BRACKET_BUDGET, markup: int = _MARKUP_BUDGET) -> str:
+    """The body's HTML; never fails, whatever the text. ``brackets`` and ``markup`` replace
+    the budgets (``_BRACKET_BUDGET``, ``_MARKUP_BUDGET``) for a caller that reads less text
+    and can afford less work on it (the API's scoring, ``explain.predictor.read``)."""
     try:
-        return str(_parser().render(_as_the_site_read_it(markdown)))
+        env = {_BUDGETS: (brackets, markup)}
+        return str(_parser().render(_as_the_site_read_it(markdown), env))
     except Exception:  # a parser bug must not fail a request: keep every character as text
         _log.warning("Markdown could not be parsed; read as plain text", exc_info=True)
         return "<p>" + html.escape(markdown) + "</p>"
@@ -155,10 +159,12 @@ def _inline_within_budget(state: StateCore) -> None:
     """markdown-it's core ``inline`` rule, except that when the body holds more than
     ``_BRACKET_BUDGET`` brackets, its most bracket-laden paragraphs are parsed without
     links and images until the rest fit; and when it holds more than ``_MARKUP_BUDGET``
-    markup characters, the paragraphs holding the most are plain text until the rest fit."""
+    markup characters, the paragraphs holding the most are plain text until the rest fit
+    (or the budgets given to ``to_html``)."""
+    brackets, markup = state.env.get(_BUDGETS, (_BRACKET_BUDGET, _MARKUP_BUDGET))
     inline = [t for t in state.tokens if t.type == "inline"]
-    text = _over_budget(inline, lambda s: sum(map(s.count, _MARKUP_CHARS)), _MARKUP_BUDGET)
-    unlinked = _over_budget(inline, lambda s: s.count("["), _BRACKET_BUDGET)
+    text = _over_budget(inline, lambda s: sum(map(s.count, _MARKUP_CHARS)), markup)
+    unlinked = _over_budget(inline, lambda s: s.count("["), brackets)
     for i, token in enumerate(inline):
         if token.children is None:
             token.children = []

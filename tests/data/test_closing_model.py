@@ -104,7 +104,7 @@ def test_the_risk_is_stated_at_the_live_rate(trained: tuple) -> None:
 
 def test_evaluation_reports_reasons_against_the_majority(trained: tuple) -> None:
     data, result = trained
-    evaluation = evaluate(result.model, data, seed=0)
+    evaluation = evaluate(result.model, data, CONFIG)
     reasons = evaluation["reasons"]
     assert reasons["n"] == int((reasons_of(data.parts["test"]) != None).sum())  # noqa: E711
     assert reasons["macro_f1"]["value"] > reasons["majority"]["macro_f1"]["value"]

@@ -24,10 +24,12 @@ from tests.conftest import DUMPS, ingest_dataset
 
 pytestmark = pytest.mark.data
 
-CONFIG = TrainConfig(label="answered", max_word_features=2000, max_char_features=300)
+FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+CONFIG = TrainConfig(
+    label="answered", max_word_features=2000, max_char_features=300, learning_fractions=FRACTIONS
+)
 # One main site and both spellings of a meta site.
 SITES = ("beer.stackexchange.com", "ai.meta.stackexchange.com", "meta.mathoverflow.net")
-FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +45,12 @@ def trained(prepared: PreparedData) -> TrainResult:
 
 @pytest.fixture(scope="module")
 def evaluation(prepared: PreparedData, trained: TrainResult) -> dict[str, Any]:
-    return evaluate(trained.model, prepared, CONFIG.seed)
+    return evaluate(trained.model, prepared, CONFIG)
 
 
 @pytest.fixture(scope="module")
 def curve(prepared: PreparedData) -> list[dict[str, Any]]:
-    return learning_curve(prepared, CONFIG, FRACTIONS)
+    return learning_curve(prepared, CONFIG)
 
 
 def test_every_family_partitions_the_test_part(evaluation: dict[str, Any]) -> None:
@@ -115,6 +117,6 @@ def test_learning_curve_never_reads_test_and_is_deterministic(
         prepared.unknown_label,
         prepared.fingerprint,
     )
-    again = learning_curve(blind, CONFIG, FRACTIONS)
+    again = learning_curve(blind, CONFIG)
     assert again == curve
     assert all(not math.isnan(p["val_auc"]) for p in again)

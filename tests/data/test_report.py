@@ -39,7 +39,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "undated_dropped": report.undated_dropped,
             "unknown_label_dropped": prepared.unknown_label,
         },
-        "test": evaluate(result.model, prepared, config.seed),
+        "test": evaluate(result.model, prepared, config),
         "learning_curve": learning_curve(prepared, config),
     }
 

@@ -118,3 +118,27 @@ def test_trained_model_round_trips_through_a_bundle(dataset: Dataset, tmp_path: 
 def test_a_label_with_one_class_cannot_train(dataset: Dataset) -> None:
     with pytest.raises(TrainingError, match="the test part has no labelled questions"):
         prepare(dataset, replace(CONFIG, test_fraction=0.0005))
+
+
+def test_validation_slices_choose_and_calibrate_on_different_questions() -> None:
+    from askwell.models.train import validation_slices
+
+    y = np.array([1] * 70 + [0] * 30, dtype=np.int64)
+    chosen, held = validation_slices(y, 0.5, seed=0)
+    assert not set(chosen) & set(held) and len(chosen) + len(held) == 100
+    assert (y[held] == 1).sum() == 35 and (y[held] == 0).sum() == 15  # each outcome halved
+    again = validation_slices(y, 0.5, seed=0)
+    assert np.array_equal(again[0], chosen) and np.array_equal(again[1], held)
+    assert validation_slices(np.array([1, 1, 1, 0], dtype=np.int64), 0.5, seed=0) is None
+
+
+def test_the_recipe_comes_from_the_config(dataset: Dataset) -> None:
+    """Band shares and the grid are the config's, and the summary records the slices."""
+    config = replace(CONFIG, band_shares=(0.1, 0.5), grid_c=(0.3, 1.0))
+    result = train(prepare(dataset, config), config)
+    assert set(result.validation_auc) == {"C=0.3", "C=1.0"}
+    stats = {s.name: s.n for s in result.model.bands.stats}
+    total = sum(stats.values())
+    assert total == result.validation_slices["calibrate"]
+    assert stats["likely to struggle"] / total == pytest.approx(0.1, abs=0.02)
+    assert stats["likely well received"] / total == pytest.approx(0.5, abs=0.02)

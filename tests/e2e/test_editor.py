@@ -256,3 +256,24 @@ def test_screenshot(page: Page) -> None:
     expect(first.locator(".ack")).to_have_text("Thanks — noted")
     page.keyboard.press("Tab")  # the focus ring on the next button shows in the picture
     page.screenshot(path="/tmp/askwell-editor.png", full_page=True)
+
+
+def test_a_long_body_is_scored_in_part_and_the_page_says_so(page: Page) -> None:
+    sentence = "This sentence is one of many in a very long question about reading CSV files. "
+    body = sentence * 90
+    write(page, "How do I read a large CSV file with pandas?", body)
+    first = wait_for_score(page)
+    note = page.locator("#body-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text(
+        f"Only the first 5,000 of the body's {len(body):,} characters were scored"
+    )
+    # What the page shows as read is what was scored: the body's beginning.
+    shown = page.locator("#prose").text_content() or ""
+    assert 0 < len(shown) <= 5_000 and body.startswith(shown)
+
+    page.get_by_label("Body").fill("My dates sort as strings. Why")
+    page.get_by_label("Body").press("End")
+    page.keyboard.type("?")
+    wait_for_score(page, first)
+    expect(note).to_be_hidden()

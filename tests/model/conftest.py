@@ -9,17 +9,15 @@ scores the model gives real questions, so a model that ranks junk high fails the
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
-
-import yaml
+from collections.abc import Iterable
 
 from askwell.explain.predictor import Predictor
+from askwell.models.behaviour import contrast_pair, contrast_pairs, question
 from askwell.records import Question
 
-HERE = Path(__file__).resolve().parent
-CONTRAST_PAIRS = HERE / "contrast_pairs.yaml"
+# The pairs live in the package (askwell/assets/contrast_pairs.yaml), read by
+# askwell.models.behaviour: the promotion gate puts any bundle through them too.
+__all__ = ["contrast_pair", "contrast_pairs", "judge", "judge_many", "predictor", "question"]
 
 
 @functools.cache
@@ -44,21 +42,3 @@ def worst_verdict() -> str:
     from askwell.models.bands import LIKELY_CLOSED  # read when used: collecting needs no model
 
     return LIKELY_CLOSED
-
-
-def question(fields: Mapping[str, Any]) -> Question:
-    """A question from a ``{title, body, tags}`` mapping, as a person types it in the editor."""
-    return Question.from_markdown(
-        str(fields["title"]), str(fields["body"]), tuple(str(t) for t in fields["tags"])
-    )
-
-
-@functools.cache
-def contrast_pairs() -> tuple[dict[str, Any], ...]:
-    """The hand-written pairs of ``contrast_pairs.yaml``, in file order."""
-    data = yaml.safe_load(CONTRAST_PAIRS.read_text(encoding="utf-8"))
-    return tuple(data["pairs"])
-
-
-def contrast_pair(pair_id: str) -> dict[str, Any]:
-    return next(p for p in contrast_pairs() if p["id"] == pair_id)

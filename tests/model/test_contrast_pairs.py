@@ -82,3 +82,14 @@ def test_the_kinds_hold_where_they_can_be_read_from_the_text() -> None:
 def test_the_well_asked_question_is_judged_better(pair: dict[str, Any]) -> None:
     good, bad = judge(question(pair["good"])), judge(question(pair["bad"]))
     assert good > bad, f"{pair['id']} ({pair['kind']}): good {good:.3f} <= bad {bad:.3f}"
+
+
+def test_the_gate_reads_the_same_pairs_and_judges_them_alike() -> None:
+    """The promotion gate's check (askwell.models.behaviour, batched) on the shipped
+    predictor agrees with the pair-by-pair tests above: every pair ranked right."""
+    from askwell.models.behaviour import contrast_check
+    from tests.model.conftest import predictor
+
+    check = contrast_check(predictor().judge)
+    assert check["n"] == len(contrast_pairs()) and check["wrong"] == []
+    assert check["share"] == 1.0

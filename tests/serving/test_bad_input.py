@@ -165,3 +165,18 @@ def test_the_fallback_names_each_idea_once() -> None:
     scored = FallbackPredictor("test").score(noisy)
     groups = [f.group for f in scored.helping + scored.hurting]
     assert groups and len(groups) == len(set(groups))
+
+
+def test_the_fallback_suggests_the_edits_for_what_its_score_counts_against() -> None:
+    """The heuristic and the suggestions read one rule table: each flaw the fallback's score
+    counts that has an edit is suggested, and the edit raises that score."""
+    from askwell.explain.fallback import FallbackPredictor
+
+    noisy = Question.from_markdown(
+        "HELP!!! urgent", "Hi all, thanks in advance!!! It is URGENT, plz help. Sorry."
+    )
+    fallback = FallbackPredictor("test")
+    counted = {r.id for r in fallback.scorer.fired(noisy) if r.points < 0 and r.mechanical}
+    assert counted == {"drop-noise", "stop-shouting", "calm-punctuation"}
+    shown = {s.id: s.effect for s in fallback.score(noisy).suggestions}
+    assert counted <= set(shown) and all(shown[i] > 0 for i in counted)

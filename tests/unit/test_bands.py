@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from askwell.models.bands import (
-    HIGH_SHARE,
-    LOW_SHARE,
     REVIEW_MARGIN,
     STRUGGLE,
     UNCERTAIN,
@@ -15,13 +13,15 @@ from askwell.models.bands import (
     Bands,
 )
 
+LOW_SHARE, HIGH_SHARE = 0.2, 0.3
+
 
 @pytest.fixture(scope="module")
 def bands() -> Bands:
     rng = np.random.default_rng(0)
     p = rng.uniform(0.5, 1.0, 2000)  # a high base-rate label: nothing near 0
     y = (rng.random(2000) < p).astype(int)
-    return Bands.fit(y, p)
+    return Bands.fit(y, p, (LOW_SHARE, HIGH_SHARE))
 
 
 def test_cut_offs_split_validation_at_the_fixed_shares(bands: Bands) -> None:
@@ -48,9 +48,9 @@ def test_uncertain_and_edge_scores_are_flagged_for_review(bands: Bands) -> None:
 
 def test_empty_or_mismatched_validation_is_refused() -> None:
     with pytest.raises(ValueError, match="same, non-zero size"):
-        Bands.fit([], [])
+        Bands.fit([], [], (LOW_SHARE, HIGH_SHARE))
     with pytest.raises(ValueError, match="same, non-zero size"):
-        Bands.fit([1, 0], [0.5])
+        Bands.fit([1, 0], [0.5], (LOW_SHARE, HIGH_SHARE))
 
 
 def test_risk_bands_cut_at_multiples_of_the_live_rate() -> None:

@@ -64,7 +64,7 @@ def test_card_has_every_section_and_the_numbers() -> None:
         "| beer.stackexchange.com | Posts.xml, Votes.xml | 1,234 |",
         "### Why this label", "`answered` is the label this rule picks", "0.50 / 0.40",
         "0.680 [0.650, 0.710]", "one-sided p = 0.001", "**0.180**", "## Slices",
-        "## Where it fails", "A / title", "## Bands", "| likely to struggle | 108 | 61% |",
+        "## Where it fails", "A / title", "## Bands", "| likely to struggle | 108 | 61.0% |",
         "## Limitations", "## Ethical considerations",
     ):  # fmt: skip
         assert text in card, text
@@ -74,3 +74,22 @@ def test_card_says_when_the_model_does_not_follow_the_rule() -> None:
     summary = {**SUMMARY, "config": {**SUMMARY["config"], "label": "score_above_median"}}
     assert "The rule picks `answered`, not `score_above_median`" in model_card(summary, LABELS)
     assert "No label comparison was given" in model_card(summary)
+
+
+def test_card_re_checks_the_band_evidence_on_test_and_names_the_slices() -> None:
+    test = {
+        **SUMMARY["test"],
+        "bands": {"bands": [{"name": "likely to struggle", "calibration": {"n": 108, "rate": 0.61},
+                             "test": {"value": 0.58, "low": 0.52, "high": 0.64, "n": 250}}]},
+    }  # fmt: skip
+    summary = {**SUMMARY, "test": test, "validation_slices": {"choose": 270, "calibrate": 271}}
+    card = model_card(summary, LABELS)
+    assert "| likely to struggle | 108 | 61.0% | 250 | 58.0% [52.0%, 64.0%] |" in card
+    assert "test questions" in card and "calibration questions" in card
+    assert "270 questions chose the hyperparameters" in card
+    assert "other 271" in card
+
+
+def test_card_says_when_one_validation_slice_chose_and_calibrated() -> None:
+    summary = {**SUMMARY, "validation_slices": {"choose": 40, "calibrate": 40, "shared": True}}
+    assert "band evidence below is in-sample" in model_card(summary, LABELS)

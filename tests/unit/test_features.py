@@ -266,6 +266,9 @@ def test_every_lexicon_phrase_counts_once_in_its_own_lexicon() -> None:
 
 def test_phrases_match_on_word_boundaries_with_any_apostrophe() -> None:
     assert count_phrases("this tiara is thick")["greetings"] == 0  # no "hi", no "tia"
+    # A "Hello World" program is no greeting; a hello that greets still is.
+    assert count_phrases("My Hello World program fails")["greetings"] == 0
+    assert count_phrases("Hello, my Hello World program fails")["greetings"] == 1
     assert count_phrases("Thanks in advance, THANKS")["thanks"] == 2
     assert count_phrases("I\u2019ve tried, Ive  tried, i've\ntried")["effort"] == 3
     assert count_phrases("it doesn\u2019t work, it doesnt work, etc.")["vague"] == 3

@@ -243,13 +243,55 @@ def test_cli_lists_compares_registers_and_aliases(store: Store, tmp_path: Path) 
     listed = askwell("list")
     assert store.run_id in listed and "lr-baseline" in listed and "answered" in listed
     assert "0.71" in askwell("compare", store.run_id)
-    assert "'cli' version 1" in askwell("register", str(store.bundle), "--alias", "champion")
-    assert "version 1" in askwell("alias", "champion", "1")
+    assert "'cli' version 1" in askwell("register", str(store.bundle), "--alias", "staging")
+    assert "version 1" in askwell("alias", "candidate", "1")
     assert f"--backend-store-uri {Tracker(store.settings).store_uri}" in askwell("ui")
 
-    result = _run("-m", "askwell", "experiments", "alias", "champion", "7", "--config", str(config))
+    result = _run("-m", "askwell", "experiments", "alias", "staging", "7", "--config", str(config))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == "error: model 'cli' has no version 7 (versions: 1)"
+
+    # The aliases that decide what serves move only through askwell models (gates, approval,
+    # token): refused here, before the store is touched.
+    for args in (
+        ["alias", "champion", "1"],
+        ["register", str(store.bundle), "--alias", "previous"],
+    ):
+        result = _run("-m", "askwell", "experiments", *args, "--config", str(config))
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "moves only through askwell models" in result.stderr
+    assert (
+        Tracker(store.settings.model_copy(update={"model_name": "cli"})).get_alias("champion")
+        is None
+    )
+
+
+def test_versions_tags_and_aliases_for_the_lifecycle(store: Store) -> None:
+    """What askwell models builds on: versions with their aliases and tags, tags set and
+    removed, an alias deleted, a version's bundle verified, files logged with its run."""
+    tracker = store.tracker(model_name="lifecycle")
+    assert tracker.versions() == []
+    first, second = tracker.register_bundle(store.bundle), tracker.register_bundle(store.bundle)
+    tracker.set_alias("champion", first)
+    tracker.set_alias("challenger", second)
+    tracker.tag_version(second, {"askwell.gates.status": "passed", "x": "1"})
+    tracker.tag_version(second, {"y": "2"}, remove=["x", "absent"])
+    listed = tracker.versions()
+    assert [v.version for v in listed] == [second, first]  # newest first
+    assert listed[0].aliases == ("challenger",) and listed[1].aliases == ("champion",)
+    assert listed[0].tags["askwell.gates.status"] == "passed" and "x" not in listed[0].tags
+    assert tracker.version_tags(second)["y"] == "2"
+    assert tracker.version_bundle(second).read_bytes() == store.bundle.read_bytes()
+    tracker.delete_alias("challenger")
+    tracker.delete_alias("challenger")  # absent: nothing happens
+    assert tracker.get_alias("challenger") is None
+    note = store.root / "note.md"
+    note.write_text("evidence\n", encoding="utf-8")
+    tracker.log_version_artifacts(second, [note], "gates")
+    run_id = listed[0].run_id
+    assert (store.root / "artifacts" / run_id / "artifacts" / "gates" / "note.md").is_file()
+    with pytest.raises(NotFoundError, match="has no version 9"):
+        tracker.version_tags(9)
 
 
 def test_nothing_reaches_the_network(store: Store) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from askwell import __version__
+from askwell.cli import bundles as bundles_cli
 from askwell.cli import data as data_cli
 from askwell.cli import evaluate as evaluate_cli
 from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
 from askwell.cli import labels as labels_cli
+from askwell.cli import models as models_cli
 from askwell.cli import score as score_cli
 from askwell.cli import serve as serve_cli
 from askwell.cli import train as train_cli
@@ -33,6 +35,8 @@ app.command("score", cls=Command)(score_cli.score_command)
 app.command("labels", cls=Command)(labels_cli.labels_command)
 app.command("serve", cls=Command)(serve_cli.serve_command)
 app.add_typer(experiments_cli.app, name="experiments")
+app.add_typer(models_cli.app, name="models")
+app.add_typer(bundles_cli.app, name="bundles")
 
 
 def _version(value: bool) -> None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from askwell.config import Settings, get_settings
-from askwell.errors import AskwellError
+from askwell.errors import AskwellError, ConfigError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,6 +33,24 @@ LabelsOption = typer.Option(
     None,
     "--labels",
     help="The label comparison from askwell labels --out, shown in the model card.",
+)
+
+
+# Said wherever a command loads a bundle.
+BUNDLE_TRUST = (
+    "Only a bundle askwell ships or one signed with this deployment's key loads: a bundle "
+    "is a pickle, which runs code when loaded (askwell bundles --help)."
+)
+RegisteredBundleArgument = typer.Argument(
+    ...,
+    help=f"A trained bundle (*.askwell). {BUNDLE_TRUST}",
+    dir_okay=False,
+    show_default=False,
+)
+RunIdOption = typer.Option(
+    None,
+    "--run-id",
+    help="The run that logged this bundle; without it, a run is logged from the bundle.",
 )
 
 
@@ -101,4 +119,13 @@ class Group(TyperGroup):
 
 
 def load_settings(config: Path | None, **overrides: Any) -> Settings:
-    return get_settings(config, overrides)
+    settings = get_settings(config, overrides)
+    # Bundles are loaded in processes that never see --config (the scoring processes, the
+    # server's own), which read bundles.* from the environment: a key named only in this
+    # file would sign with one key and verify with another.
+    if config is not None and settings.bundles != get_settings().bundles:
+        raise ConfigError(
+            f"{config}: bundles.* cannot be set in a --config file; set "
+            "ASKWELL_BUNDLES__KEY_FILE, or put it in the file ASKWELL_CONFIG names"
+        )
+    return settings

@@ -6,12 +6,21 @@ from pathlib import Path
 
 import typer
 
-from askwell.cli.common import ConfigOption, LabelsOption, console, load_settings, reports_errors
+from askwell.cli.common import (
+    BUNDLE_TRUST,
+    ConfigOption,
+    LabelsOption,
+    console,
+    load_settings,
+    reports_errors,
+)
 
 
 @reports_errors
 def evaluate_command(
-    bundle: Path = typer.Argument(..., help="A model bundle (*.askwell).", show_default=False),
+    bundle: Path = typer.Argument(
+        ..., help=f"A model bundle (*.askwell). {BUNDLE_TRUST}", show_default=False
+    ),
     dataset: Path = typer.Argument(
         ..., help="A dataset folder written by askwell ingest.", show_default=False
     ),
@@ -31,48 +40,17 @@ def evaluate_command(
     dataset the test part is re-derived by the same rule; questions the two datasets share
     may then have been seen in training, and the output says so.
     """
-    from askwell.cli.train import (
-        data_summary,
-        print_summary,
-        read_label_table,
-        write_evaluation,
-    )
+    from askwell.cli.train import print_summary
     from askwell.data.dataset import Dataset
-    from askwell.explain.edit_check import check_edits
-    from askwell.features.catalog import feature_names
-    from askwell.models.bundle import load_bundle
-    from askwell.models.evaluate import evaluate
-    from askwell.models.ledger import record_read
-    from askwell.models.train import TrainConfig, prepare
+    from askwell.release import evaluate_release, read_label_table, write_release
 
     settings = load_settings(config_file)
     comparison = read_label_table(labels_file) if labels_file is not None else None
-    model, info = load_bundle(bundle, feature_names())
-    data = Dataset.open(dataset)
-    config = TrainConfig(**info.config)
-    prepared = prepare(data, config)
-    same_data = data.fingerprint == info.data_fingerprint
-    summary = {
-        **info.training,
-        "config": info.config,
-        "data": info.training.get("data", data_summary(data)),
-        "evaluated_on": {
-            "fingerprint": data.fingerprint,
-            "same_as_training": same_data,
-        },
-        "test": {
-            **evaluate(model, prepared, config.seed),
-            "edit_check": check_edits(model, prepared.parts["test"].questions),
-        },
-    }
-    summary["test"]["test_read"] = record_read(
-        settings.tracking.test_ledger,
-        reader=f"askwell evaluate {bundle}",
-        fingerprint=prepared.fingerprint,
-        config=info.config,
-        metrics=summary["test"]["metrics"],
+    summary = evaluate_release(
+        bundle, Dataset.open(dataset), settings.tracking.test_ledger, f"askwell evaluate {bundle}"
     )
-    written = write_evaluation(summary, out, comparison)
+    same_data = summary["evaluated_on"]["same_as_training"]
+    written = write_release(summary, out, comparison)
     print_summary(summary)
     if not same_data:
         console().print(

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from askwell.cli.common import Command, ConfigOption, Group, console, load_settings, reports_errors
+from askwell.cli.common import (
+    Command,
+    ConfigOption,
+    Group,
+    RegisteredBundleArgument,
+    RunIdOption,
+    console,
+    load_settings,
+    reports_errors,
+)
 
 if TYPE_CHECKING:
     from askwell.models.registry import Tracker, Value
@@ -15,7 +24,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     cls=Group,
     help="Tracked runs (MLflow, a local SQLite store) and the model registry's versions and "
-    "aliases. The alias `champion` names the version that serving loads.",
+    "aliases. The alias `champion` names the version that serving loads; it moves only "
+    "through `askwell models` (gates, approval, admin token).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -25,6 +35,17 @@ def _tracker(config: Path | None) -> Tracker:
     from askwell.models.registry import Tracker
 
     return Tracker(load_settings(config).tracking)
+
+
+def _refuse_deployment_alias(alias: str) -> None:
+    from askwell.errors import InputError
+    from askwell.models.registry import DEPLOYMENT_ALIASES
+
+    if alias in DEPLOYMENT_ALIASES:
+        raise InputError(
+            f"alias {alias!r} decides what serves: it moves only through askwell models "
+            "(register, gates, approve, promote, rollback)"
+        )
 
 
 def _cell(value: Value) -> str:
@@ -99,20 +120,20 @@ def compare_command(
 @app.command("register", cls=Command)
 @reports_errors
 def register_command(
-    bundle: Path = typer.Argument(
-        ..., help="A trained bundle (*.askwell).", dir_okay=False, show_default=False
-    ),
-    run_id: str | None = typer.Option(
-        None,
-        "--run-id",
-        help="The run that logged this bundle; without it, a run is logged from the bundle.",
-    ),
+    bundle: Path = RegisteredBundleArgument,
+    run_id: str | None = RunIdOption,
     alias: str | None = typer.Option(
-        None, "--alias", help="Point this alias at the new version (e.g. champion)."
+        None,
+        "--alias",
+        help="Point this alias at the new version (not champion, challenger or previous: "
+        "askwell models moves those).",
     ),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Register a bundle as a new version of the model; optionally point an alias at it."""
+    """Register a bundle as a new version of the model; optionally point an alias at it.
+    To make it a challenger for promotion, use askwell models register."""
+    if alias:
+        _refuse_deployment_alias(alias)
     tracker = _tracker(config)
     version = tracker.register_bundle(bundle, run_id)
     name = tracker.settings.model_name
@@ -125,11 +146,17 @@ def register_command(
 @app.command("alias", cls=Command)
 @reports_errors
 def alias_command(
-    name: str = typer.Argument(..., help="The alias, e.g. champion.", show_default=False),
+    name: str = typer.Argument(
+        ...,
+        help="The alias (not champion, challenger or previous: askwell models moves those).",
+        show_default=False,
+    ),
     version: int = typer.Argument(..., min=1, help="The model version.", show_default=False),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Point an alias at a model version (moving it if it pointed elsewhere)."""
+    """Point an alias at a model version (moving it if it pointed elsewhere). The aliases
+    that decide what serves move only through askwell models (gates, approval, token)."""
+    _refuse_deployment_alias(name)
     tracker = _tracker(config)
     tracker.set_alias(name, version)
     console().print(

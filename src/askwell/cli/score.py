@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from askwell.cli.common import console, err_console, reports_errors
+from askwell.cli.common import BUNDLE_TRUST, console, err_console, reports_errors
 from askwell.errors import InputError
 
 if TYPE_CHECKING:
@@ -83,7 +83,9 @@ def score_command(
     html: bool = typer.Option(False, "--html", help="The body (file or column) is HTML."),
     tags: str = typer.Option("", "--tags", help="Comma-separated tags, e.g. python,pandas."),
     bundle: Path | None = typer.Option(
-        None, "--bundle", help="A model bundle (default: the model askwell ships)."
+        None,
+        "--bundle",
+        help=f"A model bundle (default: the model askwell ships). {BUNDLE_TRUST}",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     top: int = typer.Option(

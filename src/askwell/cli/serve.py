@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from askwell.cli.common import ConfigOption, console, load_settings, reports_errors
+from askwell.cli.common import (
+    BUNDLE_TRUST,
+    ConfigOption,
+    console,
+    load_settings,
+    reports_errors,
+)
 from askwell.errors import ConfigError
 
 
@@ -30,7 +36,8 @@ def serve_command(
     bundle: Path | None = typer.Option(
         None,
         "--bundle",
-        help="A model bundle [the registry's champion if there is one, else the bundled model].",
+        help="A model bundle [the registry's champion if there is one, else the bundled "
+        f"model]. {BUNDLE_TRUST}",
     ),
     config: Path | None = ConfigOption,
 ) -> None:

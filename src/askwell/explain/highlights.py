@@ -27,8 +27,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from askwell.explain.suggestions import code_lines
 from askwell.features.leave_one_out import without
+from askwell.features.rules import code_lines
 from askwell.features.text_stats import (
     HOW_DO_I,
     count_syllables,
@@ -135,14 +135,19 @@ class Highlight:
 # few times a 5 kB one, not a hundred.
 CHAR_BUDGET = 120_000
 MIN_PIECES = 8
+# Each piece costs a feature row per model (and its variant is counted against every other
+# sentence), so a text of very many short sentences is scored in passages too: never more
+# pieces than this. A 2,000-character question has about 20; of the 44,506 Stack Overflow
+# bodies in ../shared/data/stackoverflow-closed, 13 have more than 40 (at most 57).
+MAX_PIECES = 40
 
 
 def pieces(text: str) -> list[tuple[int, int]]:
-    """The spans that get an effect: the sentences of ``text``, or for a long text, runs of
-    neighbouring sentences (as even as can be) so that leave-one-out stays within
-    ``CHAR_BUDGET``."""
+    """The spans that get an effect: the sentences of ``text``, or for a long text or one of
+    very many sentences, runs of neighbouring sentences (as even as can be) so that
+    leave-one-out stays within ``CHAR_BUDGET`` and ``MAX_PIECES``."""
     spans = split_sentences(text)
-    most = max(MIN_PIECES, CHAR_BUDGET // max(len(text), 1))
+    most = min(MAX_PIECES, max(MIN_PIECES, CHAR_BUDGET // max(len(text), 1)))
     if len(spans) <= most:
         return spans
     cuts = np.linspace(0, len(spans), most + 1).round().astype(int)

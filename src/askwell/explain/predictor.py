@@ -10,21 +10,31 @@ explain the judgement; a suggestion is shown only when its what-if improves the 
 without worsening the chance of a good answer (by more than ``ANSWER_TOLERANCE``). Without
 a closing model, the answer model's score is the judgement, as before. Serving and batch
 scoring share it.
+
+What the editor and the API send is a ``Draft`` (the body in Markdown); ``read`` makes it the
+question that is scored: all of it, or for a very long one its beginning, within the limits
+below (``SCORED_CHARS``…), and ``Extent`` says how much that was, so a partial score is never
+silent. ``Predictor.score_draft`` reads and scores in one call: the scoring processes run it,
+so the Markdown is parsed there, never in the server's event-loop process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from askwell.explain.highlights import Highlight, assemble, pieces
-from askwell.explain.suggestions import Suggestion, candidates, ranked
+from askwell.explain.suggestions import RULES, Candidate, Suggestion, candidates, ranked
 from askwell.features.catalog import feature_names
+from askwell.features.text_stats import split_sentences
+from askwell.markdown import to_html
 from askwell.models.bundle import (
     BundleError,
     BundleInfo,
@@ -41,6 +51,31 @@ TOP_FACTORS = 3
 # lively meta site: below two points it cannot tell two versions of a question apart, and
 # letting that noise veto "calm the '!!!'" left messy questions without any advice.
 ANSWER_TOLERANCE = 0.02
+
+# How much of a question one request scores (issue 12). The API takes 50 kB, and scoring
+# grows with the text: its words, its lines and markup (Markdown parsing) and its sentences
+# (the features and the suggestions read each one, and the highlights re-score the question
+# without each). So a question is scored from its start up to these limits, and the answer
+# says how much was. Of the 44,506 real Stack Overflow bodies in
+# ../shared/data/stackoverflow-closed, 98.8% hold at most 5,000 characters (the 99th
+# percentile is 5,466), and none of those reaches another limit (at most 397 lines, 82
+# sentences, 340 brackets, 751 markup characters; no title there is longer than 250
+# characters, and Stack Exchange takes 150): such a question is scored exactly as before.
+# Why not more: the cost is about linear in the text, and real prose of 6,000 characters
+# already costs 2.7-3x a 2,000-character question (the target for any 50 kB request is 3x);
+# read up to these limits, the costliest 50 kB request measured costs 2.1x
+# (bench/results/latency.md).
+SCORED_TITLE_CHARS = 300  # the editor's title field takes 300
+SCORED_CHARS = 5_000  # of the body's Markdown
+SCORED_LINES = 400
+SCORED_SENTENCES = 100  # of the prose read
+# The Markdown parser's budgets within those characters (``askwell.markdown``): past them,
+# the paragraphs holding the most brackets are read without links, and those holding the
+# most markup characters as plain text.
+SCORED_BRACKETS = 400
+SCORED_MARKUP = 800
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+BodyLimit = Literal["characters", "lines", "sentences"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +125,119 @@ class Scored:
         return None if self.closing is None else self.closing.risk
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A question as a person typed it, before it is read: the body in Stack Exchange
+    Markdown. What the API receives and the scoring processes are handed."""
+
+    title: str
+    body: str
+    tags: tuple[str, ...] = ()
+    site: str | None = None
+
+
+@dataclass(frozen=True)
+class Extent:
+    """How much of a draft was scored, counted from the start of its title and body."""
+
+    title_chars: int  # of the title, scored
+    title_total: int
+    title_cut: bool  # some of the title (more than whitespace) was not scored
+    body_chars: int  # of the body's Markdown, read
+    body_total: int
+    sentences: int  # of the prose read, scored
+    body_limit: BodyLimit | None  # the limit that cut the body; None: it was read whole
+
+    @property
+    def complete(self) -> bool:
+        return self.body_limit is None and not self.title_cut
+
+    def note(self) -> str | None:
+        """What was scored, in words, when it was not the whole question."""
+        said = []
+        if self.title_cut:
+            said.append(
+                f"the first {self.title_chars:,} of the title's {self.title_total:,} characters"
+            )
+        if self.body_limit == "sentences":
+            said.append(f"the body's first {self.sentences:,} sentences")
+        elif self.body_limit == "lines":
+            said.append(f"the body's first {SCORED_LINES:,} lines")
+        elif self.body_limit == "characters":
+            said.append(
+                f"the first {self.body_chars:,} of the body's {self.body_total:,} characters"
+            )
+        if not said:
+            return None
+        return (
+            f"Only {' and '.join(said)} were scored; the rest does not count. (askwell scores "
+            f"a body up to {SCORED_CHARS:,} characters, {SCORED_LINES:,} lines or "
+            f"{SCORED_SENTENCES:,} sentences, and a title up to {SCORED_TITLE_CHARS:,} "
+            "characters.)"
+        )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A draft scored: the scores of the part of it that was read (``extent``), that part's
+    prose (which the highlights index), and the ids of the rules whose evidence it shows
+    (whether or not their suggestions are kept): an edit that removes the evidence of a
+    suggestion shown before followed it."""
+
+    scored: Scored
+    prose: str
+    extent: Extent
+    showing: frozenset[str]
+
+
+def read(draft: Draft) -> tuple[Question, Extent]:
+    """The question that is scored for ``draft``: the whole draft as
+    ``Question.from_markdown`` reads it, or its beginning: the title's first
+    ``SCORED_TITLE_CHARS`` characters, the body's first ``SCORED_CHARS`` characters and
+    ``SCORED_LINES`` lines (cut before parsing: that bounds the parser's work, with its
+    budgets ``SCORED_BRACKETS`` and ``SCORED_MARKUP``), and of the prose read, its first
+    ``SCORED_SENTENCES`` sentences. Whitespace left out is not a cut (it is left out all the
+    same)."""
+    title = draft.title[:SCORED_TITLE_CHARS]
+    body = draft.body[:SCORED_CHARS]
+    limit: BodyLimit | None = "characters" if draft.body[SCORED_CHARS:].strip() else None
+    breaks = _LINE_BREAK.finditer(body)
+    last = next(itertools.islice(breaks, SCORED_LINES - 1, None), None)
+    if last is not None:
+        if body[last.end() :].strip():
+            limit = "lines"
+        body = body[: last.start()]
+    html = to_html(body, brackets=SCORED_BRACKETS, markup=SCORED_MARKUP)
+    question = Question.from_html(title, html, draft.tags, draft.site)
+    spans = split_sentences(question.body.text)
+    if len(spans) > SCORED_SENTENCES:
+        spans = spans[:SCORED_SENTENCES]
+        prose = question.body.text[: spans[-1][1]]
+        question = replace(question, body=replace(question.body, text=prose))
+        limit = "sentences"
+    extent = Extent(
+        title_chars=len(title),
+        title_total=len(draft.title),
+        title_cut=bool(draft.title[SCORED_TITLE_CHARS:].strip()),
+        body_chars=len(body),
+        body_total=len(draft.body),
+        sentences=len(spans),
+        body_limit=limit,
+    )
+    return question, extent
+
+
+def showing(question: Question) -> frozenset[str]:
+    """The ids of the rules whose evidence ``question`` shows."""
+    return frozenset(r.id for r in RULES if r.evidence(question) is not None)
+
+
+def score_draft(score: Callable[[Question], Scored], draft: Draft) -> Reading:
+    """``read`` then ``score``: for scorers other than ``Predictor`` (the fallback)."""
+    question, extent = read(draft)
+    return Reading(score(question), question.body.text, extent, showing(question))
+
+
 class Predictor:
     """Loaded model bundles, ready to score questions."""
 
@@ -135,11 +283,21 @@ class Predictor:
             self.closing.live(self.closing.predict_proba(questions)), dtype=np.float64
         )
 
+    def score_draft(self, draft: Draft) -> Reading:
+        """``read`` then ``score``: what the API answers, and all that its scoring processes
+        do for a request."""
+        question, extent = read(draft)
+        scored, found = self._score(question)
+        return Reading(scored, question.body.text, extent, frozenset(r.id for r, _, _ in found))
+
     def score(self, question: Question) -> Scored:
         """Everything about ``question``. Its feature rows, those of its leave-one-out
         variants (from one read of it) and those of its suggestions' what-ifs are built
         together and scored in one call per model: the editor calls this on every pause in
         typing."""
+        return self._score(question)[0]
+
+    def _score(self, question: Question) -> tuple[Scored, list[Candidate]]:
         spans = pieces(question.body.text)
         found = candidates(question)
         what_ifs = [w for _, _, w in found]
@@ -173,7 +331,7 @@ class Predictor:
         bands = self.model.bands
         band = bands.of(a)
         closing = None if self.closing is None else self._closing(1.0 - p, x[:1])
-        return Scored(
+        scored = Scored(
             score=a,
             band=band.name,
             band_good_rate=band.good_rate,
@@ -191,6 +349,7 @@ class Predictor:
             verdict=band.name if self.closing is None else self.closing.risk_bands.name(1.0 - p),
             closing_version=self.closing_version,
         )
+        return scored, found
 
     def _closing(self, risk: float, row: Any) -> Closing:
         model = self.closing

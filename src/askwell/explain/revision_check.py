@@ -32,13 +32,13 @@ import pandas as pd
 from askwell.data.dataset import Dataset
 from askwell.data.revisions import Revision
 from askwell.explain.suggestions import RULES
+from askwell.models.metrics import mean_ci
 from askwell.records import Question
 
 COMMUNITY_USER = -1  # Stack Exchange's bot account: its edits are housekeeping, not advice
 _BATCH = 512  # questions judged per call: bounds the feature rows held at once
 _TIE = 1e-12  # judgements this close are the same judgement
 _ALPHA = 0.05
-_BLOCK = 1 << 22  # resampled values drawn per block
 
 Bools = npt.NDArray[np.bool_]
 
@@ -192,19 +192,7 @@ def _share(values: Bools, seed: int, n_boot: int) -> dict[str, Any]:
 
 def _mean(values: npt.NDArray[np.float64], seed: int, n_boot: int) -> dict[str, Any]:
     """The mean with a seeded percentile bootstrap interval (resampling the values)."""
-    n = int(values.size)
-    if n == 0:
-        return {"value": None, "low": None, "high": None, "n": 0}
-    rng = np.random.default_rng(seed)
-    block = max(1, _BLOCK // n)  # resamples drawn at once, so a large n cannot exhaust memory
-    means = np.concatenate(
-        [
-            values[rng.integers(0, n, (min(block, n_boot - start), n))].mean(axis=1)
-            for start in range(0, n_boot, block)
-        ]
-    )
-    low, high = np.quantile(means, [_ALPHA / 2, 1 - _ALPHA / 2])
-    return {"value": float(values.mean()), "low": float(low), "high": float(high), "n": n}
+    return mean_ci(values, n_boot=n_boot, alpha=_ALPHA, seed=seed)
 
 
 def check_test_questions(

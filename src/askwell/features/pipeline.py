@@ -66,6 +66,7 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         max_word_features: int = 20_000,
         max_char_features: int = 5_000,
         min_df: int = 2,
+        max_df: float = 0.5,
         use_tags: bool = True,
         moderate_bins: int = 5,
         word_ngrams: int = 2,
@@ -76,6 +77,7 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.min_df = min_df
+        self.max_df = max_df
         self.use_tags = use_tags
         self.moderate_bins = moderate_bins
         self.word_ngrams = word_ngrams
@@ -256,7 +258,7 @@ class QuestionFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         return TfidfVectorizer(
             max_features=self.max_word_features,
             min_df=self.min_df,
-            max_df=0.5,
+            max_df=self.max_df,
             ngram_range=(1, self.word_ngrams),
             sublinear_tf=True,
             strip_accents="unicode",

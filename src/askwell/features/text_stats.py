@@ -65,6 +65,9 @@ __all__ = [
 # --- English lexicons: matched case-insensitively on word boundaries, any run of whitespace
 # between words, and "'" standing for an optional straight or curly apostrophe.
 GREETINGS = ("hi", "hello", "hey", "dear", "greetings", "howdy", "good morning", "good evening")
+#: Phrases that hold a lexicon's word but name something: "Hello World" is a program, not a
+#: greeting. Counted under their own name, so the longer match keeps them out of the others.
+NAMES = ("hello world",)
 THANKS = (
     "thanks", "thank you", "thx", "thanks in advance", "tia", "many thanks", "cheers",
     "appreciated", "appreciate it", "appreciate any help",
@@ -99,6 +102,7 @@ LEXICONS: Mapping[str, tuple[str, ...]] = {
     "effort": EFFORT_MARKERS,
     "wh": WH_WORDS,
     "how_do_i": HOW_DO_I,
+    "names": NAMES,
 }
 
 #: ALL-CAPS names that a general rule could mistake for words (short capitals that are not

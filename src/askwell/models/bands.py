@@ -1,12 +1,13 @@
 """From a calibrated probability to a band a person can read, with the evidence behind it.
 
-The cut-offs are learned on the validation part at training time, as shares of the scores the
-model gives real questions: the lowest ``LOW_SHARE`` are "likely to struggle", the highest
-``HIGH_SHARE`` "likely well received", the rest "uncertain". Fixed probability cut-offs would
-not work: with a label most questions meet (77% for the default), almost nothing would ever
-fall under 0.5. Each band carries its *confidence*: the share of validation questions in it
-whose outcome was good, beside the overall rate, so "likely to struggle" means "of questions
-scored like this, 60% got a good answer in a week, against 77% of all questions".
+The cut-offs are learned at training time on the validation part's calibration slice, as
+shares of the scores the model gives real questions (``TrainConfig.band_shares``): the lowest
+are "likely to struggle", the highest "likely well received", the rest "uncertain". Fixed
+probability cut-offs would not work: with a label most questions meet (77% for the default),
+almost nothing would ever fall under 0.5. Each band carries its *confidence*: the share of
+calibration questions in it whose outcome was good, beside the overall rate, so "likely to
+struggle" means "of questions scored like this, 60% got a good answer in a week, against 77%
+of all questions". The evaluation re-checks each band's rate on the test part.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-LOW_SHARE = 0.2
-HIGH_SHARE = 0.3
 REVIEW_MARGIN = 0.01  # a score this close to a cut-off could fall either side: flag it
 
 STRUGGLE = "likely to struggle"
@@ -41,14 +40,15 @@ class Bands:
     stats: tuple[BandStats, ...]
 
     @classmethod
-    def fit(cls, y: npt.ArrayLike, p: npt.ArrayLike) -> Bands:
-        """Cut-offs and per-band outcome rates from validation labels ``y`` and calibrated
-        scores ``p``."""
+    def fit(cls, y: npt.ArrayLike, p: npt.ArrayLike, shares: tuple[float, float]) -> Bands:
+        """Cut-offs and per-band outcome rates from calibration labels ``y`` and calibrated
+        scores ``p``: the lowest ``shares[0]`` of the scores struggle, the highest
+        ``shares[1]`` are well received."""
         y_, p_ = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
         if y_.size == 0 or y_.shape != p_.shape:
             raise ValueError("bands need validation labels and scores of the same, non-zero size")
-        low = float(np.quantile(p_, LOW_SHARE))
-        high = float(np.quantile(p_, 1.0 - HIGH_SHARE))
+        low = float(np.quantile(p_, shares[0]))
+        high = float(np.quantile(p_, 1.0 - shares[1]))
         bands = cls(low, max(high, low), float(y_.mean()), ())
         names = np.array([bands.name(v) for v in p_])
         stats = tuple(
@@ -114,7 +114,7 @@ class RiskBands:
         c, r = np.asarray(closed, dtype=np.float64), np.asarray(risk, dtype=np.float64)
         if c.size == 0 or c.shape != r.shape or not 0 < c.mean() < 1:
             raise ValueError("risk bands need validation outcomes of both kinds")
-        weight = np.where(c == 1, live_rate / c.mean(), (1 - live_rate) / (1 - c.mean()))
+        weight = live_weights(c, live_rate)
         bands = cls(live_rate * multiples[0], live_rate * multiples[1], live_rate, ())
         names = np.array([bands.name(v) for v in r])
         stats = []
@@ -132,3 +132,13 @@ class RiskBands:
     def of(self, risk: float) -> Verdict:
         name = self.name(risk)
         return next(s for s in self.stats if s.name == name)
+
+
+def live_weights(closed: npt.NDArray[np.float64], live_rate: float) -> npt.NDArray[np.float64]:
+    """Per question, the weight that gives the sample's closed questions the live site's
+    share ``live_rate`` (a sample's own mix is set by how it was drawn)."""
+    share = float(closed.mean())
+    weights: npt.NDArray[np.float64] = np.where(
+        closed == 1, live_rate / share, (1 - live_rate) / (1 - share)
+    )
+    return weights

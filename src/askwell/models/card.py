@@ -89,9 +89,8 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         "",
         "## Model details",
         "",
-        f"- Estimator: `{config.get('model')}` with parameters `{summary.get('params')}`, "
-        "probabilities Platt-calibrated on the validation slice; decision threshold "
-        f"{_f(summary.get('threshold'))} (chosen on validation).",
+        f"- Estimator: `{config.get('model')}` with parameters `{summary.get('params')}`. "
+        + _validation_use(summary, config),
         f"- Features: the interpretable catalog ({len(FEATURES)} features: lengths, "
         "readability, question form, code, structure, tags, tone, effort), word TF-IDF "
         f"(1-{config.get('word_ngrams', 2)}"
@@ -104,7 +103,7 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
         f"{config.get('test_fraction')}, validation {config.get('val_fraction')} of train; "
         f"seed {config.get('seed')}. Sizes: {summary.get('split', {}).get('sizes')}.",
         _dropped(summary.get("split", {})),
-        "- Validation ROC-AUC of each candidate (the best was kept): "
+        "- Validation ROC-AUC (choosing slice) of each candidate (the best was kept): "
         + ", ".join(f"{k} {_f(v)}" for k, v in summary.get("validation_auc", {}).items())
         + ".",
         "- Directional fitting: catalog features with a documented better direction can only "
@@ -141,7 +140,7 @@ def model_card(summary: dict[str, Any], labels: Sequence[dict[str, Any]] | None 
     if closing:
         lines += _closing(summary, test)
     else:
-        lines += _bands(summary.get("bands"))
+        lines += _bands(summary.get("bands"), test)
     lines += _first_posted(test.get("first_posted"), config)
     lines += _revision_check(test.get("revision_check"))
     lines += _slices(test)
@@ -363,14 +362,14 @@ def _closing(summary: dict[str, Any], test: dict[str, Any]) -> list[str]:
         out += [
             f"The headline: below {_f(risk['low'])} (the typical question's risk) "
             f'"ready to post"; from {_f(risk["high"])} "likely to be closed"; "needs work" '
-            "between. Each band's evidence is the share of validation questions in it that "
-            "were closed, the sample's classes reweighted to the live rate.",
+            "between. Each verdict's evidence, as the editor shows it, is the share of "
+            "calibration-slice questions (validation) in it that were closed, the sample's "
+            "classes reweighted to the live rate; the test columns re-check it on the test "
+            "part, reweighted the same way, with a 95% bootstrap interval.",
             "",
-            *_table(
-                ["verdict", "validation questions", "closed (live rate)"],
-                [[s["name"], str(s["n"]), f"{s['closed_rate']:.1%}"] for s in risk["stats"]],
-            ),
-        ]
+            *_evidence_table("verdict", "closed (live rate)", test.get("bands", {}).get(
+                "verdicts"), [(s["name"], s["n"], s["closed_rate"]) for s in risk["stats"]]),
+        ]  # fmt: skip
     reasons = test.get("reasons")
     if reasons:
         out += [
@@ -497,23 +496,79 @@ def _revision_check(check: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _bands(bands: dict[str, Any] | None) -> list[str]:
+def _bands(bands: dict[str, Any] | None, test: dict[str, Any]) -> list[str]:
     if not bands:
         return []
     return [
         "## Bands",
         "",
         "What the editor says instead of a bare probability. The cut-offs are shares of the "
-        f'scores real validation questions got: below {_f(bands["low"])} "likely to '
-        f'struggle", from {_f(bands["high"])} "likely well received", "uncertain" between. '
-        "Each band's evidence is the share of validation questions in it that met the label "
-        f"(all validation questions: {bands['base_rate']:.0%}).",
+        "scores real questions of the calibration slice (validation) got: below "
+        f'{_f(bands["low"])} "likely to struggle", from {_f(bands["high"])} "likely well '
+        'received", "uncertain" between. Each band\'s evidence, as the editor shows it, is '
+        "the share of calibration-slice questions in it that met the label (all of them: "
+        f"{bands['base_rate']:.0%}); the test columns re-check it on the test part, with a "
+        "95% bootstrap interval.",
         "",
-        *_table(
-            ["band", "validation questions", "met the label"],
-            [[s["name"], str(s["n"]), f"{s['good_rate']:.0%}"] for s in bands["stats"]],
+        *_evidence_table(
+            "band",
+            "met the label",
+            test.get("bands", {}).get("bands"),
+            [(s["name"], s["n"], s["good_rate"]) for s in bands["stats"]],
         ),
     ]
+
+
+def _evidence_table(
+    kind: str,
+    outcome: str,
+    on_test: list[dict[str, Any]] | None,
+    calibration: list[tuple[str, int, float]],
+) -> list[str]:
+    """Per band: its calibration-slice evidence and, where evaluated, the test's."""
+    tested = {b["name"]: b["test"] for b in on_test or []}
+    rows = []
+    for name, n, rate in calibration:
+        row = [name, str(n), f"{rate:.1%}"]
+        t = tested.get(name)
+        if t is not None:
+            share = (
+                "none in it"
+                if t["value"] is None
+                else f"{t['value']:.1%} [{t['low']:.1%}, {t['high']:.1%}]"
+            )
+            row += [str(t["n"]), share]
+        rows.append(row)
+    head = [kind, "calibration questions", f"{outcome}: calibration"]
+    if tested:
+        head += ["test questions", f"{outcome}: test [95% CI]"]
+    return _table(head, rows)
+
+
+def _validation_use(summary: dict[str, Any], config: dict[str, Any]) -> str:
+    """How the validation part was used: which slice chose and which calibrated."""
+    slices = summary.get("validation_slices") or {}
+    if not slices:  # a model trained before validation had two slices
+        return (
+            "Probabilities Platt-calibrated on the validation part; decision threshold "
+            f"{_f(summary.get('threshold'))} (chosen on validation)."
+        )
+    if slices.get("shared"):
+        return (
+            f"The validation part ({slices['calibrate']:,} questions) was too small to hold "
+            "out a calibration slice (too few of one outcome, or a held-out slice whose "
+            "calibration reversed the model's ranking): the same questions chose the "
+            "hyperparameters and calibrated "
+            f"the probabilities (Platt), the threshold ({_f(summary.get('threshold'))}) and "
+            "the bands, so the band evidence below is in-sample; the test columns are not."
+        )
+    return (
+        f"The validation part in two seeded slices, by outcome: {slices['choose']:,} "
+        "questions chose the hyperparameters (validation ROC-AUC below); the other "
+        f"{slices['calibrate']:,} (share {config.get('calibration_share')}) calibrated the "
+        f"probabilities (Platt), set the decision threshold ({_f(summary.get('threshold'))}) "
+        "and the bands, so no slice both chooses and vouches for the same choice."
+    )
 
 
 def _slices(test: dict[str, Any]) -> list[str]:

@@ -18,13 +18,12 @@ import numpy.typing as npt
 
 from askwell.features.text_stats import is_meta_site
 from askwell.models import metrics as m
+from askwell.models.bands import live_weights
 from askwell.models.contributions import display_name
 from askwell.models.heuristic import HeuristicScorer
-from askwell.models.train import PreparedData, QualityModel
+from askwell.models.train import PreparedData, QualityModel, TrainConfig
 from askwell.records import Question
 
-N_BOOT = 1000
-SLICE_N_BOOT = 300  # many small slices: fewer resamples keep evaluation fast
 MIN_SLICE = 20  # below this an AUC (and its interval) is mostly noise
 TOP_TAGS = 8
 # (upper bound in prose words, slice name); the last bucket is open-ended.
@@ -136,7 +135,7 @@ def slice_families(
 
 
 def _slice_metrics(
-    y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], seed: int
+    y: npt.NDArray[np.int64], p: npt.NDArray[np.float64], seed: int, n_boot: int
 ) -> dict[str, Any]:
     """n, positive rate and ROC-AUC [95% CI]; AUC is None, with a reason, when undefined."""
     out: dict[str, Any] = {
@@ -150,7 +149,7 @@ def _slice_metrics(
     elif len(set(y.tolist())) < 2:
         out["reason"] = "one class only"
     else:
-        est = m.bootstrap_ci(y, p, m.roc_auc, n_boot=SLICE_N_BOOT, seed=seed)
+        est = m.bootstrap_ci(y, p, m.roc_auc, n_boot=n_boot, seed=seed)
         out["roc_auc"] = _estimate(est)
     return out
 
@@ -162,6 +161,7 @@ def slices(
     p: npt.NDArray[np.float64],
     seed: int = 0,
     reputation: npt.NDArray[np.float64] | None = None,
+    n_boot: int = TrainConfig.slice_n_boot,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Metrics per slice, for every family of ``slice_families`` (every slice listed, even
     an empty one, so n sums to the number of questions within each family)."""
@@ -169,7 +169,8 @@ def slices(
     for family, (names, order) in slice_families(questions, sites, reputation).items():
         labels = np.array(names, dtype=object)
         result[family] = {
-            name: _slice_metrics(y[labels == name], p[labels == name], seed) for name in order
+            name: _slice_metrics(y[labels == name], p[labels == name], seed, n_boot)
+            for name in order
         }
     return result
 
@@ -250,7 +251,7 @@ def worst_errors(
 
 
 def reason_metrics(
-    model: QualityModel, data: PreparedData, seed: int = 0, n_boot: int = N_BOOT
+    model: QualityModel, data: PreparedData, seed: int, n_boot: int
 ) -> dict[str, Any] | None:
     """For a model with a reason classifier (closing): on the test questions that have a
     reason, macro-F1 with its 95% bootstrap interval against the majority baseline (the
@@ -296,8 +297,10 @@ def reason_metrics(
     }
 
 
-def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str, Any]:
-    """Scores the test part once and measures it; see the module docstring."""
+def evaluate(model: QualityModel, data: PreparedData, config: TrainConfig) -> dict[str, Any]:
+    """Scores the test part once and measures it; see the module docstring. The bootstrap
+    counts and seed are the recipe's (``config``)."""
+    seed, n_boot = config.seed, config.n_boot
     test = data.parts["test"]
     y = test.y
     p = model.predict_proba(test.questions, test.catalog)
@@ -307,7 +310,7 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
         "threshold": model.threshold,
         "metrics": m.binary_metrics(y, p, model.threshold),
         "intervals": {
-            name: _estimate(m.bootstrap_ci(y, p, fn, n_boot=N_BOOT, seed=seed))
+            name: _estimate(m.bootstrap_ci(y, p, fn, n_boot=n_boot, seed=seed))
             for name, fn in (
                 ("roc_auc", m.roc_auc),
                 ("pr_auc", m.average_precision),
@@ -321,9 +324,9 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
     }
     result["baselines"] = {}
     for name, scores in baseline_scores(data, seed).items():
-        comparison = m.paired_bootstrap(y, p, scores, m.roc_auc, n_boot=N_BOOT, seed=seed)
+        comparison = m.paired_bootstrap(y, p, scores, m.roc_auc, n_boot=n_boot, seed=seed)
         result["baselines"][name] = {
-            "roc_auc": _estimate(m.bootstrap_ci(y, scores, m.roc_auc, n_boot=N_BOOT, seed=seed)),
+            "roc_auc": _estimate(m.bootstrap_ci(y, scores, m.roc_auc, n_boot=n_boot, seed=seed)),
             "model_minus_baseline": asdict(comparison),
         }
     result["per_site"] = {}
@@ -339,9 +342,12 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
         if "owner_reputation" in test.frame
         else None
     )
-    result["slices"] = slices(test.questions, sites.tolist(), y, p, seed, reputation)
+    result["slices"] = slices(
+        test.questions, sites.tolist(), y, p, seed, reputation, config.slice_n_boot
+    )
+    result["bands"] = band_evidence(model, y, p, seed, n_boot)
     result["errors"] = worst_errors(model, test.questions, test.catalog, test.frame, y, p)
-    result["reasons"] = reason_metrics(model, data, seed)
+    result["reasons"] = reason_metrics(model, data, seed, n_boot)
     answers = test.frame["answer_count"].to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(answers)
     tracking = m.spearman_by_group(p[known], answers[known], sites[known])
@@ -359,3 +365,45 @@ def evaluate(model: QualityModel, data: PreparedData, seed: int = 0) -> dict[str
         ),
     }
     return result
+
+
+def band_evidence(
+    model: QualityModel,
+    y: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    seed: int,
+    n_boot: int,
+) -> dict[str, Any]:
+    """The bands' evidence re-checked on test: per band, the test questions in it and the
+    share that met the label, with a 95% bootstrap interval, beside the calibration slice's
+    share the editor shows. For a closing model with a live rate, the same for its verdicts:
+    the closed share, the test sample reweighted to the live rate as at training."""
+    out: dict[str, Any] = {"bands": []}
+    names = np.array([model.bands.name(float(v)) for v in p], dtype=object)
+    for stats in model.bands.stats:
+        inside = names == stats.name
+        out["bands"].append(
+            {
+                "name": stats.name,
+                "calibration": {"n": stats.n, "rate": stats.good_rate},
+                "test": m.mean_ci(y[inside], n_boot=n_boot, seed=seed),
+            }
+        )
+    risk_bands = model.risk_bands
+    closed = (1 - y).astype(float)
+    if risk_bands is not None and 0 < closed.mean() < 1:
+        risk = 1 - model.live(p)
+        weights = live_weights(closed, risk_bands.live_rate)
+        verdicts = np.array([risk_bands.name(float(v)) for v in risk], dtype=object)
+        out["verdicts"] = []
+        for verdict in risk_bands.stats:
+            inside = verdicts == verdict.name
+            out["verdicts"].append(
+                {
+                    "name": verdict.name,
+                    "calibration": {"n": verdict.n, "rate": verdict.closed_rate},
+                    "test": m.mean_ci(closed[inside], weights[inside], n_boot, seed=seed),
+                }
+            )
+        out["live_rate"] = risk_bands.live_rate
+    return out

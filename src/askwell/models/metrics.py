@@ -375,6 +375,28 @@ def bootstrap_ci(
     return Estimate(float(metric(y_, p_)), low, high, n_boot, n_boot - valid.size)
 
 
+def mean_ci(
+    values: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict[str, float | int | None]:
+    """The (weighted) mean of ``values`` (e.g. 0/1 outcomes: a share) with a seeded
+    percentile bootstrap ``1 - alpha`` interval, resampling the values; ``n`` beside it.
+    Value and bounds are None for no values."""
+    _check_bootstrap(n_boot, alpha)
+    v = np.asarray(values, dtype=np.float64)
+    w = np.ones(v.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    if v.size == 0:
+        return {"value": None, "low": None, "high": None, "n": 0}
+    means = np.array(
+        [np.average(v[i], weights=w[i]) for i in _resamples(v.size, n_boot, seed, None)]
+    )
+    low, high, _ = _percentile_interval(means, alpha)
+    return {"value": float(np.average(v, weights=w)), "low": low, "high": high, "n": int(v.size)}
+
+
 def paired_bootstrap(
     y: npt.ArrayLike,
     p_a: npt.ArrayLike,

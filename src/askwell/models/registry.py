@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
 
 CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS = "previous"  # the champion before the last promotion: where rollback returns
+# Aliases that decide what serves: moved only by askwell models (gates, approval, token).
+DEPLOYMENT_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS)
 KEY_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece")  # shown by list_runs if present
 _KEY_METRIC = re.compile(rf"(?:test[_.])?(?:{'|'.join(KEY_METRICS)})")  # as is, or on the test set
 TAG_FINGERPRINT = "askwell.data_fingerprint"
@@ -59,6 +63,18 @@ class TrackingError(AskwellError):
 
 class NotFoundError(TrackingError):
     """A run, model version or alias that the store does not hold."""
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One registered model version, as ``askwell models list`` shows it."""
+
+    version: int
+    created: datetime | None
+    description: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+    run_id: str
 
 
 @dataclass(frozen=True)
@@ -129,7 +145,7 @@ class Tracker:
         if bundle is not None:
             info = read_info(bundle)  # refuses to log a broken bundle
             label = label or info.label.get("name")
-            tags |= {TAG_BUNDLE: f"bundle/{bundle.name}", TAG_BUNDLE_SHA256: _sha256(bundle)}
+            tags |= {TAG_BUNDLE: f"bundle/{bundle.name}", TAG_BUNDLE_SHA256: sha256_file(bundle)}
         if label:
             tags[TAG_LABEL] = label
         flat_params = _merge_params(_flatten(config), _flatten(params))
@@ -227,7 +243,7 @@ class Tracker:
                 bundle=bundle,
             )
         run = self._get_run(run_id)
-        sha = _sha256(bundle)
+        sha = sha256_file(bundle)
         if run.data.tags.get(TAG_BUNDLE_SHA256) != sha:
             raise InputError(
                 f"run {run_id} did not log {bundle} (it logged another bundle or none); "
@@ -273,15 +289,78 @@ class Tracker:
             raise NotFoundError(
                 f"model {self.settings.model_name!r} has no alias {alias!r} (aliases: {known})"
             )
-        version = self._model_version(aliases[alias])
-        path = _local_path(version.source)
+        return self.version_bundle(aliases[alias])
+
+    def version_bundle(self, version: int) -> Path:
+        """The local path of ``version``'s bundle, verified as :meth:`alias_bundle` does."""
+        registered = self._model_version(version)
+        path = _local_path(registered.source)
         read_info(path)  # every checksum inside the bundle
-        if _sha256(path) != version.tags.get(TAG_BUNDLE_SHA256):
+        if sha256_file(path) != registered.tags.get(TAG_BUNDLE_SHA256):
             raise BundleError(
-                f"{path}: not the file registered as version {version.version} "
+                f"{path}: not the file registered as version {registered.version} "
                 "(replaced since registration)"
             )
         return path
+
+    def delete_alias(self, alias: str) -> None:
+        """Removes ``alias`` (nothing happens if it does not exist)."""
+        if alias not in self._aliases():
+            return
+        client = self._open()[0]
+        with _mlflow_errors(f"cannot delete alias {alias!r} of {self.settings.model_name!r}"):
+            client.delete_registered_model_alias(self.settings.model_name, alias)
+
+    def versions(self) -> list[VersionSummary]:
+        """Every registered version, newest first, with its aliases and tags."""
+        client = self._open()[0]
+        name = self.settings.model_name
+        if self._registered_model() is None:
+            return []
+        aliases = self._aliases()
+        with _mlflow_errors(f"cannot list the versions of {name!r}"):
+            found = client.search_model_versions(f"name='{name}'")
+        out = []
+        for v in sorted(found, key=lambda v: -int(v.version)):
+            created = v.creation_timestamp
+            out.append(
+                VersionSummary(
+                    version=int(v.version),
+                    created=datetime.fromtimestamp(created / 1000, UTC) if created else None,
+                    description=v.description or "",
+                    aliases=tuple(sorted(a for a, n in aliases.items() if n == int(v.version))),
+                    tags=dict(v.tags),
+                    run_id=v.run_id or "",
+                )
+            )
+        return out
+
+    def version_tags(self, version: int) -> dict[str, str]:
+        """The tags of ``version`` (a NotFoundError if it does not exist)."""
+        return dict(self._model_version(version).tags)
+
+    def tag_version(
+        self, version: int, tags: Mapping[str, str], remove: Sequence[str] = ()
+    ) -> None:
+        """Sets ``tags`` on ``version`` and removes the tags named in ``remove``."""
+        client = self._open()[0]
+        name = self.settings.model_name
+        present = self.version_tags(version)
+        with _mlflow_errors(f"cannot tag version {version} of {name!r}"):
+            for key in remove:
+                if key in present:
+                    client.delete_model_version_tag(name, str(version), key)
+            for key, value in tags.items():
+                client.set_model_version_tag(name, str(version), key, value)
+
+    def log_version_artifacts(self, version: int, paths: Sequence[Path], folder: str) -> None:
+        """Files logged with the run that registered ``version``, under ``folder``: evidence
+        about the version (its gate report) kept in the store beside its bundle."""
+        registered = self._model_version(version)
+        client = self._open()[0]
+        with _mlflow_errors(f"cannot log artifacts for version {version}"):
+            for path in paths:
+                client.log_artifact(registered.run_id, str(path), folder)
 
     def champion_bundle(self) -> Path | None:
         """The verified bundle that serving loads, or None when no version is champion."""
@@ -486,7 +565,8 @@ def _local_path(uri: str) -> Path:
     return Path(url2pathname(parsed.path))
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks: how a registered bundle is pinned."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

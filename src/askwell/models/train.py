@@ -42,7 +42,6 @@ _TEXT_COLUMNS = [
     "site", "id", "title", "tags", "body_text", "code_blocks", "inline_code", "links",
     "images", "quotes", "n_lists", "n_list_items", "n_paragraphs", "n_blockquotes",
 ]  # fmt: skip
-_LIGHTGBM_GRID: dict[str, list[Any]] = {"num_leaves": [15, 31], "n_estimators": [200, 500]}
 
 
 class TrainingError(AskwellError):
@@ -57,14 +56,27 @@ class TrainConfig:
     seed: int = 0
     test_fraction: float = 0.2
     val_fraction: float = 0.1
+    calibration_share: float = 0.5  # see TrainSettings
     near_duplicates: float | None = 0.8  # see TrainSettings
     text: Literal["final", "first_posted"] = "final"  # see TrainSettings
     max_word_features: int = 20_000
     max_char_features: int = 5_000
+    min_df: int = 2
+    max_df: float = 0.5
     word_ngrams: int = 2
     word_punctuation: bool = False
     char_ngrams: tuple[int, int] = (3, 5)
     grid_c: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)
+    grid_num_leaves: tuple[int, ...] = (15, 31)
+    grid_n_estimators: tuple[int, ...] = (200, 500)
+    lightgbm_learning_rate: float = 0.05
+    lightgbm_min_child_samples: int = 20
+    lightgbm_colsample: float = 0.5
+    lightgbm_subsample: float = 0.8
+    band_shares: tuple[float, float] = (0.2, 0.3)  # see TrainSettings
+    n_boot: int = 1000  # bootstrap resamples of the test intervals
+    slice_n_boot: int = 300
+    learning_fractions: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
     live_label_rate: float | None = None  # see TrainSettings
     verdict_multiples: tuple[float, float] = (1.0, 3.0)  # see TrainSettings
     use_catalog: bool = True
@@ -250,6 +262,8 @@ class TrainResult:
     config: TrainConfig
     validation_auc: dict[str, float] = field(default_factory=dict)  # per candidate
     reason_macro_f1: dict[str, float] = field(default_factory=dict)  # per candidate, on val
+    # Validation questions that chose the hyperparameters and that calibrated.
+    validation_slices: dict[str, int | bool] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -258,6 +272,7 @@ class TrainResult:
             "threshold": self.model.threshold,
             "bands": asdict(self.model.bands),
             "validation_auc": self.validation_auc,
+            "validation_slices": self.validation_slices,
             "reasons_validation_macro_f1": self.reason_macro_f1,
             "reasons": list(self.model.reasons.reasons) if self.model.reasons else [],
             "live_shift": self.model.live_shift,
@@ -268,7 +283,7 @@ class TrainResult:
 def _estimator(
     kind: Literal["logreg", "lightgbm"],
     params: dict[str, Any],
-    seed: int,
+    config: TrainConfig,
     signs: npt.NDArray[np.int64] | None = None,
 ) -> Any:
     """An unfitted estimator; ``signs`` (per column: +1, -1 or 0) bounds the way each
@@ -280,12 +295,12 @@ def _estimator(
     if signs is not None:
         params = {**params, "monotone_constraints": signs.tolist()}
     return LGBMClassifier(
-        learning_rate=0.05,
-        colsample_bytree=0.5,
-        subsample=0.8,
+        learning_rate=config.lightgbm_learning_rate,
+        colsample_bytree=config.lightgbm_colsample,
+        subsample=config.lightgbm_subsample,
         subsample_freq=1,
-        min_child_samples=20,
-        random_state=seed,
+        min_child_samples=config.lightgbm_min_child_samples,
+        random_state=config.seed,
         n_jobs=2,
         verbose=-1,
         deterministic=True,
@@ -305,13 +320,16 @@ def _search(
 ) -> tuple[tuple[float, dict[str, Any], Any], dict[str, float]]:
     """Fits every point of the kind's grid on train; the best by validation ROC-AUC (its
     AUC, parameters and estimator), and every point's validation AUC."""
-    grid = {"C": list(config.grid_c)} if kind == "logreg" else _LIGHTGBM_GRID
-    seed = config.seed
+    grid: dict[str, Sequence[Any]] = (
+        {"C": config.grid_c}
+        if kind == "logreg"
+        else {"num_leaves": config.grid_num_leaves, "n_estimators": config.grid_n_estimators}
+    )
     scores: dict[str, float] = {}
     best: tuple[float, dict[str, Any], Any] | None = None
     for values in product(*grid.values()):
         params = dict(zip(grid, values, strict=True))
-        estimator = _estimator(kind, params, seed, signs).fit(x_train, y_train)
+        estimator = _estimator(kind, params, config, signs).fit(x_train, y_train)
         auc = float(roc_auc_score(y_val, estimator.predict_proba(x_val)[:, 1]))
         scores[",".join(f"{k}={v}" for k, v in params.items())] = auc
         if best is None or auc > best[0]:
@@ -347,16 +365,44 @@ def _ensure_catalog(part: Part) -> npt.NDArray[np.float64]:
     return part.catalog
 
 
+def validation_slices(
+    y: npt.NDArray[np.int64], share: float, seed: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """Rows of the validation part that choose the hyperparameters, and rows held out to
+    calibrate (Platt), set the threshold and fit the bands: a seeded draw of ``share`` of
+    each outcome's questions, at least one of each outcome on either side. Choosing and
+    calibrating on the same questions would let one's noise flatter the other. None when an
+    outcome has fewer than two questions: no two slices can hold both."""
+    rng = np.random.default_rng(seed)
+    calibrate: list[npt.NDArray[np.int64]] = []
+    for outcome in (0, 1):
+        rows = np.flatnonzero(y == outcome)
+        if len(rows) < 2:
+            return None
+        n = min(len(rows) - 1, max(1, round(share * len(rows))))
+        calibrate.append(rng.permutation(rows)[:n])
+    held = np.sort(np.concatenate(calibrate))
+    return np.setdiff1d(np.arange(len(y)), held), held
+
+
 def train(data: PreparedData, config: TrainConfig, reasons: bool = True) -> TrainResult:
-    """Fits on train, tunes and calibrates on validation. Never reads the test part.
+    """Fits on train, chooses hyperparameters on one slice of validation and calibrates
+    (probabilities, threshold, bands) on the other. Never reads the test part.
     ``reasons=False`` leaves the close-reason model out (the learning curve's subsets)."""
-    train_part, val_part = data.parts["train"], data.parts["val"]
-    for part in (train_part, val_part):
-        _ensure_catalog(part)
+    train_part = data.parts["train"]
+    _ensure_catalog(train_part)
+    rows = validation_slices(data.parts["val"].y, config.calibration_share, config.seed)
+    if rows is None:  # too small to split: one slice does both, and the summary says so
+        val_part = calibration = data.parts["val"]
+        _ensure_catalog(val_part)
+    else:
+        val_part, calibration = (_subset(data.parts["val"], r) for r in rows)
     features = QuestionFeatures(
         use_catalog=config.use_catalog,
         max_word_features=config.max_word_features,
         max_char_features=config.max_char_features,
+        min_df=config.min_df,
+        max_df=config.max_df,
         use_tags=config.use_tags,
         moderate_bins=config.moderate_bins,
         word_ngrams=config.word_ngrams,
@@ -383,25 +429,49 @@ def train(data: PreparedData, config: TrainConfig, reasons: bool = True) -> Trai
         scores["blend"] = float(roc_auc_score(val_part.y, estimator.predict_proba(x_val)[:, 1]))
     else:
         _, params, estimator = chosen[0]
-    calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
-    calibrated.fit(x_val, val_part.y)
-    val_p = calibrated.predict_proba(x_val)[:, 1]
-    reason_model, reason_scores = _reasons(data, config, x_train, x_val) if reasons else (None, {})
+    shared = rows is None
+    calibrated, x_held = _calibrate(estimator, features, calibration)
+    if not shared and not _keeps_order(calibrated):
+        # A held-out slice too small or noisy to rank by reverses the model's order: calibrate
+        # on the whole validation part instead (in-sample, and the summary says so).
+        shared, calibration = True, data.parts["val"]
+        _ensure_catalog(calibration)
+        calibrated, x_held = _calibrate(estimator, features, calibration)
+    held_p = calibrated.predict_proba(x_held)[:, 1]
+    reason_model, reason_scores = (
+        _reasons(train_part, val_part, config, x_train, x_val) if reasons else (None, {})
+    )
     model = QualityModel(
         features,
         calibrated,
-        choose_threshold(val_part.y, val_p),
+        choose_threshold(calibration.y, held_p),
         params,
-        Bands.fit(val_part.y, val_p),
-        live_shift=_live_shift(config, val_part.y),
+        Bands.fit(calibration.y, held_p, (config.band_shares[0], config.band_shares[1])),
+        live_shift=_live_shift(config, calibration.y),
         reasons=reason_model,
     )
     if config.live_label_rate is not None and not get_label(config.label).positive_is_good:
         model.risk_bands = RiskBands.fit(
-            1 - val_part.y, 1 - model.live(val_p), config.live_label_rate,
+            1 - calibration.y, 1 - model.live(held_p), config.live_label_rate,
             (config.verdict_multiples[0], config.verdict_multiples[1]),
         )  # fmt: skip
-    return TrainResult(model, config, scores, reason_scores)
+    slices = {"choose": len(val_part.y), "calibrate": len(calibration.y), "shared": shared}
+    return TrainResult(model, config, scores, reason_scores, slices)
+
+
+def _calibrate(
+    estimator: Any, features: QuestionFeatures, part: Part
+) -> tuple[CalibratedClassifierCV, sparse.csr_matrix]:
+    """Platt scaling of the fitted ``estimator`` on ``part``; and the part's feature rows."""
+    x = features.transform_with_catalog(part.questions, part.catalog)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(estimator), method="sigmoid")
+    return calibrated.fit(x, part.y), x
+
+
+def _keeps_order(calibrated: CalibratedClassifierCV) -> bool:
+    """Whether the fitted sigmoid rises with the model's score (sklearn's is
+    ``expit(-(a * score + b))``: rising for a negative ``a``)."""
+    return all(c.a_ < 0 for f in calibrated.calibrated_classifiers_ for c in f.calibrators)
 
 
 def _live_shift(config: TrainConfig, y_val: npt.NDArray[np.int64]) -> float:
@@ -435,12 +505,12 @@ def reasons_of(part: Part) -> npt.NDArray[np.object_]:
 
 
 def _reasons(
-    data: PreparedData, config: TrainConfig, x_train: Any, x_val: Any
+    train_part: Part, val_part: Part, config: TrainConfig, x_train: Any, x_val: Any
 ) -> tuple[ReasonModel | None, dict[str, float]]:
     """For a label whose bad outcome has recorded reasons (closed), the reason model fitted
-    on the training questions that have one and chosen on validation's."""
-    train_reasons = reasons_of(data.parts["train"])
-    val_reasons = reasons_of(data.parts["val"])
+    on the training questions that have one and chosen on ``val_part``'s."""
+    train_reasons = reasons_of(train_part)
+    val_reasons = reasons_of(val_part)
     has_train, has_val = train_reasons != None, val_reasons != None  # noqa: E711
     if len(set(train_reasons[has_train])) < 2 or not has_val.any():
         return None, {}
@@ -454,7 +524,6 @@ def _reasons(
     )
 
 
-LEARNING_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 _GAP = 0.1  # train minus validation AUC above this: the model fits noise of its rows
 _CLOSE = 0.05  # train and validation AUC within this: more capacity, not data, would help
 _LOW = 0.7
@@ -496,10 +565,10 @@ def _diagnose(points: list[dict[str, Any]]) -> str:
 def learning_curve(
     data: PreparedData,
     config: TrainConfig,
-    fractions: Sequence[float] = LEARNING_FRACTIONS,
     chosen: TrainResult | None = None,
 ) -> list[dict[str, Any]]:
-    """Trains on growing seeded random subsets of the training part; per fraction, the
+    """Trains on growing seeded random subsets of the training part (the config's
+    ``learning_fractions``); per fraction, the
     training ROC-AUC (on the subset fitted) and validation ROC-AUC. Never reads test.
 
     Each point's ``diagnosis`` reads the curve up to that point, so the last reads it all.
@@ -513,7 +582,7 @@ def learning_curve(
     train_part = data.parts["train"]
     order = np.random.default_rng(config.seed).permutation(len(train_part.y))
     points: list[dict[str, Any]] = []
-    for fraction in sorted(fractions):
+    for fraction in sorted(config.learning_fractions):
         n = max(1, round(fraction * len(order)))
         part = _subset(train_part, np.sort(order[:n]))
         point: dict[str, Any] = {

@@ -10,11 +10,10 @@ pydantic's engine and ECMAScript, the schema's, read them alike.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
-
-from askwell.data.text import lone_surrogate
 
 # Whitespace to Python (str.isspace) or to ECMAScript (\s).
 _SPACE = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -32,10 +31,18 @@ PATTERN_PROBLEMS = {
 }
 
 
+# A lone surrogate: JSON can carry "\ud800", no character, that no database or file encoding
+# stores. Searched with a regular expression (as ``data.text.lone_surrogate`` finds it, but in
+# C): it runs on the event loop, over up to 50 kB per field.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def unicode_problem(value: str) -> str | None:
     """What makes ``value`` not valid Unicode text, if anything does."""
-    at = lone_surrogate(value)
-    return None if at is None else f"not valid Unicode text: a lone surrogate at character {at}"
+    found = _SURROGATE.search(value)
+    if found is None:
+        return None
+    return f"not valid Unicode text: a lone surrogate at character {found.start()}"
 
 
 def _unicode(value: str) -> str:
@@ -140,6 +147,21 @@ class Closing(BaseModel):
     live_rate: float = Field(description="the live site's closing rate the risk is stated at")
 
 
+class Extent(BaseModel):
+    """How much of the question was scored: all of it, or its beginning, within the limits
+    the server scores (``askwell.explain.predictor``: a body up to 5,000 characters, 400
+    lines or 100 sentences, a title up to 300 characters)."""
+
+    complete: bool = Field(description="the whole question was scored")
+    title_chars: int = Field(description="characters of the title scored, from its start")
+    body_chars: int = Field(description="characters of the body's Markdown read, from its start")
+    sentences: int = Field(description="sentences of the prose read that were scored")
+    note: str | None = Field(
+        description="when only part of the question was scored, which part, in words (the "
+        "editor shows it); null when all of it was"
+    )
+
+
 class ScoreResponse(BaseModel):
     request_id: str
     verdict: str = Field(
@@ -161,7 +183,10 @@ class ScoreResponse(BaseModel):
     hurting: list[Factor]
     highlights: list[Highlight]
     suggestions: list[Suggestion]
-    prose: str = Field(description="the body's prose as askwell read it; highlights index it")
+    prose: str = Field(
+        description="the body's prose as askwell read and scored it; highlights index it"
+    )
+    extent: Extent = Field(description="how much of the question was scored")
     model: ModelInfo
     degraded: bool = Field(description="answered by the rule-based fallback, not the model")
     logged: bool = Field(description="the prediction was stored")

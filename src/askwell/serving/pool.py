@@ -1,16 +1,20 @@
-"""Scoring processes. With ``serve.workers`` above 1, the one HTTP process hands each question
-to a scoring process: every request waits in one queue and the cores share the work evenly.
-(Separate server processes, uvicorn's way, keep a connection on the process that accepted it;
-on two cores, six of eight clients could land on one process while the other idled, and the
-slowest answers took twice as long.)
+"""Scoring processes. With ``serve.workers`` above 1, the one HTTP process hands each request
+to a scoring process as the text it received (a ``Draft``): reading its Markdown, which grows
+with the text, happens there with the scoring, so the HTTP process's event loop only moves
+bytes and /healthz answers while 50 kB bodies are scored. Every request waits in one queue
+and the cores share the work evenly. (Separate server processes, uvicorn's way, keep a
+connection on the process that accepted it; on two cores, six of eight clients could land
+on one process while the other idled, and the slowest answers took twice as long.)
 
-Each process loads the bundle once and then answers questions over a pipe of its own, in the
-order they came. The event loop writes the questions and reads the answers itself: no thread
-in the HTTP process takes part in a request. (``concurrent.futures.ProcessPoolExecutor`` runs
-a manager thread and a queue feeder thread there: three thread hand-overs under the
-interpreter lock per request.) Under load a process holds the next question in its pipe
-(``_DEPTH``): it starts on it the moment it answers, not when the event loop, busy with HTTP
-or sharing the cores with the scorers, gets round to sending it.
+Each process loads the bundle once and then answers over a pipe of its own, in the order the
+work came (``Predictor.score_draft`` for a draft; ``Predictor.score`` for a question already
+read, as batch scoring sends). The event loop writes the requests and reads the answers
+itself: no thread in the HTTP process takes part in a request.
+(``concurrent.futures.ProcessPoolExecutor`` runs a manager thread and a queue feeder thread
+there: three thread hand-overs under the interpreter lock per request.) Under load a process
+holds the next request in its pipe (``_DEPTH``): it starts on it the moment it answers, not
+when the event loop, busy with HTTP or sharing the cores with the scorers, gets round to
+sending it.
 
 A process that dies is replaced in the background. Only the requests it held fall back to the
 rule-based scorer, like any model failure; a process found dead before it is given a question
@@ -39,7 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from askwell.errors import AskwellError
-from askwell.explain.predictor import Predictor, Scored
+from askwell.explain.predictor import Draft, Predictor, Reading, Scored
 from askwell.records import Question
 
 T = TypeVar("T")
@@ -76,11 +80,14 @@ def _serve(conn: Connection, bundle: str) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            question = conn.recv()
+            item = conn.recv()
         except (EOFError, OSError):  # the server has gone or closed the pool
             return
         try:
-            answer: tuple[str, object] = ("ok", predictor.score(question))
+            scored = (
+                predictor.score_draft(item) if isinstance(item, Draft) else predictor.score(item)
+            )
+            answer: tuple[str, object] = ("ok", scored)
         except Exception as exc:  # this question only: the server falls back for it
             answer = ("error", f"{type(exc).__name__}: {exc}")
         try:
@@ -91,10 +98,11 @@ def _serve(conn: Connection, bundle: str) -> None:
 
 @dataclass(eq=False)
 class _Job:
-    """A request's question, and the future (on the pool's loop) its answer goes to."""
+    """A request's question (or draft), and the future (on the pool's loop) its answer goes
+    to."""
 
-    question: Question
-    answer: asyncio.Future[Scored]
+    question: Question | Draft
+    answer: asyncio.Future[Any]
 
     def fail(self, why: str) -> None:
         if not self.answer.done():
@@ -113,8 +121,9 @@ class _Process:
 
 
 class ScoringPool:
-    """``Predictor.score`` in ``processes`` scoring processes, awaited on an event loop
-    (``submit``; one loop at a time); ``score`` is the same for code outside any loop."""
+    """``Predictor.score`` and ``score_draft`` in ``processes`` scoring processes, awaited
+    on an event loop (``submit``, ``submit_draft``; one loop at a time); ``score`` is the
+    same for code outside any loop."""
 
     def __init__(self, bundle: Path, processes: int, model_version: str) -> None:
         self.bundle = bundle
@@ -224,10 +233,19 @@ class ScoringPool:
 
     async def submit(self, question: Question) -> Scored:
         """The answer for ``question``, from the first process with room."""
+        scored: Scored = await self._submit(question)
+        return scored
+
+    async def submit_draft(self, draft: Draft) -> Reading:
+        """``Predictor.score_draft`` of ``draft``, from the first process with room."""
+        reading: Reading = await self._submit(draft)
+        return reading
+
+    async def _submit(self, item: Question | Draft) -> Any:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._bind(loop)
-        job = _Job(question, loop.create_future())
+        job = _Job(item, loop.create_future())
         with self._lock:
             if self._closed:
                 raise ScoringProcessError("the scoring processes are stopped")

@@ -19,8 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from askwell.config import Settings
 from askwell.errors import AskwellError
 from askwell.explain.fallback import FallbackPredictor
-from askwell.explain.predictor import Predictor, Scored
-from askwell.explain.suggestions import RULES
+from askwell.explain.predictor import Draft, Predictor, Reading, Scored, score_draft
 from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving import api_models as api
@@ -122,49 +121,41 @@ class ScoringService:
 
     # -- scoring
 
-    def question(self, request: api.ScoreRequest) -> Question:
-        return Question.from_markdown(
-            request.title, request.body, tuple(request.tags), request.site
-        )
+    def draft(self, request: api.ScoreRequest) -> Draft:
+        return Draft(request.title, request.body, tuple(request.tags), request.site)
 
     async def score_async(self, request: api.ScoreRequest) -> api.ScoreResponse:
-        """``score`` for the event loop: with scoring processes, their answer is awaited on
-        the loop; otherwise ``score`` runs in a worker thread. Work that grows with the text
-        (reading the Markdown, the logged features and rules, the store's write) runs in a
-        worker thread too, so a 50 kB body never holds up the loop (/healthz, other
-        requests)."""
+        """``score`` for the event loop. With scoring processes, the raw text goes to them
+        (reading the Markdown, which grows with the text, happens there, not in this
+        process) and their answer is awaited on the loop; the answer is logged and built in
+        a worker thread (the store's write). Without them, ``score`` runs in a worker
+        thread."""
         scorer = self.model.scorer
         if not isinstance(scorer, ScoringPool):
             return await run_in_threadpool(self.score, request)
         started = time.perf_counter()
-        question = await run_in_threadpool(self.question, request)
+        draft = self.draft(request)
         try:
-            scored, degraded = await scorer.submit(question), False
+            reading, degraded = await scorer.submit_draft(draft), False
         except Exception:  # any failure of the model on this input: fall back, visibly
             self._model_failed()
-            scored, degraded = await run_in_threadpool(self._fallback, question), True
-        return await run_in_threadpool(self._answer, request, question, scored, degraded, started)
+            reading, degraded = await run_in_threadpool(self._fallback, draft), True
+        return await run_in_threadpool(self._answer, request, reading, degraded, started)
 
     def score(self, request: api.ScoreRequest) -> api.ScoreResponse:
         started = time.perf_counter()
-        question = self.question(request)
-        scored, degraded = self._score(question)
-        return self._answer(request, question, scored, degraded, started)
+        reading, degraded = self._score(self.draft(request))
+        return self._answer(request, reading, degraded, started)
 
     def _answer(
-        self,
-        request: api.ScoreRequest,
-        question: Question,
-        scored: Scored,
-        degraded: bool,
-        started: float,
+        self, request: api.ScoreRequest, reading: Reading, degraded: bool, started: float
     ) -> api.ScoreResponse:
         request_id = str(uuid.uuid4())
-        logged = self._log(request, request_id, question, scored, degraded, started)
+        scored = reading.scored
+        logged = self._log(request, request_id, reading, degraded, started)
         self.metrics.scores.labels(scored.band).observe(scored.score)
         return _response(
-            scored,
-            question,
+            reading,
             request_id=request_id,
             model_name="heuristic" if degraded else self.model.name,
             degraded=degraded,
@@ -172,33 +163,36 @@ class ScoringService:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _score(self, question: Question) -> tuple[Scored, bool]:
+    def _score(self, draft: Draft) -> tuple[Reading, bool]:
+        scorer = self.model.scorer
         if self.model.failure is None:
             try:
-                return self.model.scorer.score(question), False
+                if isinstance(scorer, Predictor):
+                    return scorer.score_draft(draft), False
+                return score_draft(scorer.score, draft), False
             except Exception:  # any failure of the model on this input: fall back, visibly
                 self._model_failed()
-        return self._fallback(question), True
+        return self._fallback(draft), True
 
     def _model_failed(self) -> None:
         log.exception("the model failed on a request; answering with the fallback")
         self.metrics.errors.labels("model").inc()
 
-    def _fallback(self, question: Question) -> Scored:
+    def _fallback(self, draft: Draft) -> Reading:
         self.metrics.fallbacks.inc()
-        return self.fallback.score(question)
+        return score_draft(self.fallback.score, draft)
 
     def _log(
         self,
         request: api.ScoreRequest,
         request_id: str,
-        question: Question,
-        scored: Scored,
+        reading: Reading,
         degraded: bool,
         started: float,
     ) -> bool:
         """Stores the prediction (and the revision, in a session); False if the store failed:
         the person still gets the score, and the metrics count the failure."""
+        scored = reading.scored
         try:
             previous = (
                 self.store.previous_in_session(request.session_id) if request.session_id else None
@@ -224,7 +218,7 @@ class ScoringService:
                     request_id,
                     previous,
                     scored.score,
-                    followed(previous.suggestions, question),
+                    followed(previous.suggestions, reading.showing),
                 )
         except StoreError as exc:
             log.error("prediction %s not logged: %s", request_id, exc)
@@ -273,16 +267,14 @@ class ScoringService:
         return checks
 
 
-def followed(previous: list[str], question: Question) -> list[str]:
-    """The suggestions shown last time whose evidence is gone from the new text: the edit
-    followed them."""
-    applying = {r.id for r in RULES if r.evidence(question) is not None}
-    return [s for s in previous if s not in applying]
+def followed(previous: list[str], showing: frozenset[str]) -> list[str]:
+    """The suggestions shown last time whose evidence is gone from the new text (``showing``:
+    the rules whose evidence it shows): the edit followed them."""
+    return [s for s in previous if s not in showing]
 
 
 def _response(
-    scored: Scored,
-    question: Question,
+    reading: Reading,
     *,
     request_id: str,
     model_name: str,
@@ -290,6 +282,7 @@ def _response(
     logged: bool,
     latency_ms: float,
 ) -> api.ScoreResponse:
+    scored, extent = reading.scored, reading.extent
     closing = scored.closing
     return api.ScoreResponse(
         request_id=request_id,
@@ -327,7 +320,14 @@ def _response(
             )
             for s in scored.suggestions
         ],
-        prose=question.body.text,
+        prose=reading.prose,
+        extent=api.Extent(
+            complete=extent.complete,
+            title_chars=extent.title_chars,
+            body_chars=extent.body_chars,
+            sentences=extent.sentences,
+            note=extent.note(),
+        ),
         model=api.ModelInfo(
             name=model_name,
             version=scored.model_version,

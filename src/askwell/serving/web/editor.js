@@ -10,7 +10,7 @@ const STRONG = 0.05; // five points or more: full colour
 const $ = (id) => document.getElementById(id);
 const ui = {
   form: $("question"), title: $("title"), body: $("body"), tags: $("tags"),
-  chips: $("tag-chips"), tagsNote: $("tags-note"), status: $("status"),
+  bodyNote: $("body-note"), chips: $("tag-chips"), tagsNote: $("tags-note"), status: $("status"),
   degraded: $("degraded"), results: $("results"), gauge: $("gauge-fill"),
   scoreValue: $("score-value"), scoreCaption: $("score-caption"), band: $("band"),
   evidence: $("evidence"), answer: $("answer-chance"), review: $("review"), helping: $("helping"), hurting: $("hurting"),
@@ -110,7 +110,16 @@ function reset(message) {
   delete ui.results.dataset.requestId;
   ui.reading.hidden = true;
   ui.degraded.hidden = true;
+  showExtent(null);
   setStatus(message);
+}
+
+// A long question is scored from its start only (the server's limits): say so under the
+// body, never silently. The note is the server's, in words.
+function showExtent(extent) {
+  const note = extent && !extent.complete ? extent.note : "";
+  ui.bodyNote.textContent = note || "";
+  ui.bodyNote.hidden = !note;
 }
 
 const pct = (p) => `${Math.round(p * 100)}%`;
@@ -151,6 +160,7 @@ function render(data) {
   renderFactors(ui.hurting, data.hurting, "hurts");
   renderSuggestions(data.suggestions);
   renderProse(data.prose, data.highlights);
+  showExtent(data.extent);
   resetAck(ui.overall);
   ui.model.textContent =
     `Model: ${data.model.name} · ${data.model.version}` +
