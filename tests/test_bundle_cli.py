@@ -46,11 +46,13 @@ def test_an_unsigned_bundle_is_one_clear_line_and_never_runs(tmp_path: Path, com
 
 
 def test_signing_a_checked_bundle_lets_it_load(tmp_path: Path) -> None:
-    # The shipped model, moved into an archive of other bytes: no longer pinned, unsigned.
+    # The shipped model, moved into an archive of other bytes: no longer pinned, unsigned
+    # (make model signs with the key of the machine that ran it: not this one's).
     bundle = tmp_path / "colleague.askwell"
     with zipfile.ZipFile(default_bundle()) as source, zipfile.ZipFile(bundle, "w") as target:
         for name in source.namelist():
-            target.writestr(name, source.read(name))
+            if name != "signature.json":
+                target.writestr(name, source.read(name))
     score = ("score", "--bundle", str(bundle), "--title", TITLE, "--json")
     assert "refused: not signed" in one_line_error(run_askwell(*score))
 
@@ -68,9 +70,9 @@ def test_sign_refuses_an_altered_bundle(tmp_path: Path) -> None:
     with zipfile.ZipFile(default_bundle()) as source, zipfile.ZipFile(bundle, "w") as target:
         for name in source.namelist():
             data = source.read(name)
-            target.writestr(name, data[:-1] + b"x" if name == "model.pkl" else data)
+            target.writestr(name, data[:-1] + b"x" if name == "model.json" else data)
     line = one_line_error(run_askwell("bundles", "sign", str(bundle)))
-    assert line == f"error: {bundle}: checksum mismatch in model.pkl: the bundle was altered"
+    assert line == f"error: {bundle}: checksum mismatch in model.json: the bundle was altered"
 
 
 def test_the_key_cannot_hide_in_a_config_file(
@@ -94,4 +96,26 @@ def test_help_says_which_bundles_load(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "pickle" in text and "signed with this deployment's key" in text, text
+    assert "signed with this deployment's key" in text, text
+
+
+def test_a_format_2_bundle_names_convert_which_rewrites_it(tmp_path: Path) -> None:
+    from askwell.models.bundle import signing_key
+    from tests.unit.test_bundle import tiny_model
+    from tests.unit.test_bundle_convert import format2
+
+    bundle = format2(tmp_path / "old.askwell", tiny_model(), signing_key())
+    score = ("score", "--bundle", str(bundle), "--title", TITLE, "--json")
+    line = one_line_error(run_askwell(*score))
+    assert line.startswith(f"error: {bundle}: refused: a format-2 bundle"), line
+    assert line.endswith(f"askwell bundles convert {bundle}"), line
+
+    converted = run_askwell("bundles", "convert", str(bundle))
+    assert converted.returncode == 0, converted.stderr
+    assert re.search(
+        rf"converted {re.escape(str(bundle))} to format 3 \(model .*key id [0-9a-f]{{16}}\)",
+        converted.stdout,
+    )
+    assert read_info(bundle).format_version == 3
+    again = one_line_error(run_askwell("bundles", "convert", str(bundle)))
+    assert again == f"error: {bundle}: already format 3; nothing to convert"

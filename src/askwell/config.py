@@ -226,6 +226,40 @@ class ServeSettings(_Strict):
         "address cannot read the editor's data",
     )
 
+    mode: Literal["off", "shadow", "canary"] = Field(
+        "off",
+        description="the challenger's part: off (champion only), shadow (it scores the same "
+        "requests off the request path; logged, never shown) or canary (a share of editor "
+        "sessions sees it)",
+    )
+    challenger: Path | None = Field(
+        None,
+        description="the challenger bundle for shadow or canary; default: the registry's "
+        "'challenger' alias",
+    )
+    canary_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="canary: the share of editor sessions (sticky by a SHA-256 of "
+        "session_id) that the challenger answers",
+    )
+    shadow_queue: int = Field(
+        100,
+        ge=1,
+        le=100_000,
+        description="shadow: requests waiting for the challenger, at most; more are dropped "
+        "(and counted), never delaying an answer",
+    )
+    registry_poll_s: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="seconds between looks at the registry's champion and challenger "
+        "aliases, so a promotion or a rollback is served without a restart (0: never; "
+        "POST /admin/reload still reloads)",
+    )
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _listed_hosts(cls, hosts: object) -> object:
@@ -272,8 +306,9 @@ class ServeSettings(_Strict):
 
 
 class BundleSettings(_Strict):
-    """Which model bundles may be loaded. A bundle holds a pickle, which runs code when it is
-    loaded: askwell loads the bundles it ships and those signed with this key, nothing else.
+    """Which model bundles may be loaded. A bundle decides how questions are judged (and an
+    old format-2 bundle holds a pickle, which runs code when read, by askwell bundles
+    convert): askwell loads the bundles it ships and those signed with this key, nothing else.
     Read from the environment only (ASKWELL_BUNDLES__*, or the ASKWELL_CONFIG file), so
     every process that loads a bundle sees the same key."""
 

@@ -1,10 +1,11 @@
-"""Bundle trust: a bundle is a pickle, so only the bundles askwell ships (pinned by digest)
-and those signed with the deployment's key load, and that is decided before anything is
-unpickled."""
+"""Bundle trust: only the bundles askwell ships (pinned by digest) and those signed with the
+deployment's key load, decided before the model is read; and a bundle's model is arrays and
+JSON, so even a trusted bundle crafted to run code (a pickle hidden in an array) runs none."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 import shutil
@@ -13,6 +14,7 @@ import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from askwell.errors import ConfigError
@@ -28,8 +30,9 @@ from askwell.models.bundle import (
     sign_bundle,
     signing_key,
 )
+from askwell.models.quality import to_members
 from tests.conftest import BUNDLE_KEY_ENV
-from tests.unit.test_bundle import FEATURES, Threshold, _info
+from tests.unit.test_bundle import FEATURES, _info, tiny_model
 
 OTHER_KEY = b"someone-else's-key-" + b"x" * 32
 
@@ -48,15 +51,30 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _craft(path: Path, model: object, signature: bytes | None = None) -> Path:
-    """A bundle as an attacker writes it: every inner checksum right, signed or not."""
-    model_bytes = pickle.dumps(model)
-    description = {**asdict(_info()), "files": {"model.pkl": _sha256(model_bytes)}}
+PLANTED = "model/estimator.coef.npy"  # where _craft hides its payload
+
+
+def _pickled_array(payload: object) -> bytes:
+    """An .npy file of Python objects: numpy stores them as a pickle."""
+    out = io.BytesIO()
+    np.lib.format.write_array(out, np.array([payload], dtype=object), allow_pickle=True)
+    return out.getvalue()
+
+
+def _craft(path: Path, payload: object, signature: bytes | None = None) -> Path:
+    """A bundle as an attacker writes it: a real model with ``payload`` pickled into one of
+    its arrays (the only place a format-3 bundle could carry a pickle), every inner checksum
+    right, signed or not."""
+    members = to_members(tiny_model())
+    members[PLANTED] = _pickled_array(payload)
+    files = {name: _sha256(data) for name, data in members.items()}
+    description = {**asdict(_info()), "files": files}
     body = json.dumps(description, sort_keys=True, separators=(",", ":")).encode()
     description["checksum"] = _sha256(body)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("bundle.json", json.dumps(description))
-        archive.writestr("model.pkl", model_bytes)
+        for name, data in members.items():
+            archive.writestr(name, data)
         if signature is not None:
             archive.writestr("signature.json", signature)
     return path
@@ -91,8 +109,33 @@ def test_an_unsigned_bundle_is_refused_before_its_code_runs(tmp_path: Path) -> N
             load(path)
         message = str(refused.value)
         assert message.startswith(f"{path}: refused: not signed")
-        assert f"askwell bundles sign {path}" in message and "pickle" in message
+        assert f"askwell bundles sign {path}" in message
     assert not marker.exists()
+
+
+def test_a_trusted_bundle_crafted_to_run_code_runs_none(tmp_path: Path) -> None:
+    # Signed with this deployment's key: trusted, so its model is read; nothing in it runs.
+    marker = tmp_path / "ran"
+    path = _craft(tmp_path / "crafted.askwell", Exploit(marker))
+    sign_bundle(path)
+    assert read_info(path).name == "test"
+    with pytest.raises(BundleError, match=rf"cannot be loaded.*{PLANTED}.*allow_pickle"):
+        load_bundle(path)
+    assert not marker.exists()
+
+
+def test_loading_never_unpickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("unpickled")
+
+    for name in ("loads", "load", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    assert load_bundle(path, FEATURES)[0].threshold == 0.5
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    assert all(n.endswith((".json", ".npy")) for n in names), names
 
 
 def test_a_bundle_signed_with_another_key_is_refused(tmp_path: Path) -> None:
@@ -105,14 +148,14 @@ def test_a_bundle_signed_with_another_key_is_refused(tmp_path: Path) -> None:
     assert not marker.exists()
     # A real model, signed elsewhere, where this deployment has a key of its own.
     signing_key()
-    elsewhere = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info(), key=OTHER_KEY)
+    elsewhere = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info(), key=OTHER_KEY)
     with pytest.raises(BundleError, match="does not match the key in"):
         load_bundle(elsewhere)
     assert load_bundle(elsewhere, key=OTHER_KEY)[0].threshold == 0.5
 
 
 def test_a_signature_copied_from_a_trusted_bundle_is_refused(tmp_path: Path) -> None:
-    trusted = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())
+    trusted = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())
     marker = tmp_path / "ran"
     path = _craft(
         tmp_path / "crafted.askwell", Exploit(marker), _members(trusted)["signature.json"]
@@ -132,7 +175,7 @@ def test_an_unreadable_signature_is_refused(tmp_path: Path, signature: bytes) ->
 
 
 def test_the_signature_covers_the_description(tmp_path: Path) -> None:
-    path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())
+    path = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())
     members = _members(path)
     description = json.loads(members["bundle.json"])
     description["metrics"]["roc_auc"] = 0.99  # and the checksum recomputed to match
@@ -142,31 +185,32 @@ def test_the_signature_covers_the_description(tmp_path: Path) -> None:
     )
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("bundle.json", json.dumps(description))
-        for name in ("model.pkl", "signature.json"):
-            archive.writestr(name, members[name])
+        for name, data in members.items():
+            if name != "bundle.json":
+                archive.writestr(name, data)
     with pytest.raises(BundleError, match="altered since"):
         read_info(path)
 
 
 def test_a_signed_bundle_loads(tmp_path: Path) -> None:
-    path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())  # the session's key
+    path = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())  # the session's key
     model, info = load_bundle(path, FEATURES)
-    assert model.predict([0.2, 0.9]) == [0, 1] and read_info(path) == info
+    assert model.threshold == 0.5 and read_info(path) == info
     # A person vouches for a bundle from elsewhere: it loads from then on.
-    elsewhere = save_bundle(tmp_path / "e.askwell", Threshold(0.3), _info(), key=OTHER_KEY)
+    elsewhere = save_bundle(tmp_path / "e.askwell", tiny_model(0.3), _info(), key=OTHER_KEY)
     assert sign_bundle(elsewhere) == read_info(elsewhere) == info
     assert load_bundle(elsewhere)[0].threshold == 0.3
 
 
 def test_a_bundle_altered_after_signing_is_still_refused(tmp_path: Path) -> None:
-    path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())
+    path = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())
     members = _members(path)
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
-            archive.writestr(name, data[:-1] + b"x" if name == "model.pkl" else data)
-    with pytest.raises(BundleError, match=r"checksum mismatch in model\.pkl"):
+            archive.writestr(name, data[:-1] + b"x" if name == "model.json" else data)
+    with pytest.raises(BundleError, match=r"checksum mismatch in model\.json"):
         load_bundle(path)
-    with pytest.raises(BundleError, match=r"checksum mismatch in model\.pkl"):
+    with pytest.raises(BundleError, match=r"checksum mismatch in model\.json"):
         sign_bundle(path)  # nobody can vouch for a broken bundle
 
 
@@ -189,13 +233,14 @@ def test_a_shipped_bundle_with_other_bytes_is_refused(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     # Its members intact, every inner checksum right, but not the bytes askwell shipped.
     altered = _rezip(default_bundle(), tmp_path / "default.askwell", comment=b"x")
-    with pytest.raises(BundleError, match="refused: not signed"):
+    # (make model signs with the key of the machine that ran it: not this one's)
+    with pytest.raises(BundleError, match=r"refused: (not signed|its signature does not match)"):
         load_bundle(altered)
-    # Its model swapped for an exploit, the description's digests recomputed to match.
+    # An array swapped for an exploit, the description's digests recomputed to match.
     members = _members(default_bundle())
-    payload = pickle.dumps(Exploit(marker))
+    payload = _pickled_array(Exploit(marker))
     description = json.loads(members["bundle.json"])
-    description["files"]["model.pkl"] = _sha256(payload)
+    description["files"][PLANTED] = _sha256(payload)
     body = {k: v for k, v in description.items() if k != "checksum"}
     description["checksum"] = _sha256(
         json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
@@ -204,7 +249,9 @@ def test_a_shipped_bundle_with_other_bytes_is_refused(tmp_path: Path) -> None:
     swapped.parent.mkdir()
     with zipfile.ZipFile(swapped, "w") as archive:
         archive.writestr("bundle.json", json.dumps(description))
-        archive.writestr("model.pkl", payload)
+        for name, data in members.items():
+            if name not in ("bundle.json", "signature.json"):
+                archive.writestr(name, payload if name == PLANTED else data)
     with pytest.raises(BundleError, match="refused: not signed"):
         load_bundle(swapped)
     assert not marker.exists()
@@ -216,12 +263,12 @@ def test_the_key_file_is_created_private_on_first_use(
     monkeypatch.delenv(BUNDLE_KEY_ENV)
     monkeypatch.chdir(tmp_path)  # the default: var/bundle.key in the working directory
     key_file = tmp_path / "var" / "bundle.key"
-    path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())
+    path = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip()
     assert len(key) >= 32 and key.encode() not in path.read_bytes()
     assert key_id(key.encode()) in _members(path)["signature.json"].decode()
-    save_bundle(tmp_path / "n.askwell", Threshold(0.5), _info())
+    save_bundle(tmp_path / "n.askwell", tiny_model(0.5), _info())
     assert key_file.read_text().strip() == key  # reused, never replaced
     assert signing_key() == key.encode() and load_bundle(path)[0].threshold == 0.5
 
@@ -229,7 +276,7 @@ def test_the_key_file_is_created_private_on_first_use(
 def test_a_signed_bundle_without_a_key_here_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info(), key=OTHER_KEY)
+    path = save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info(), key=OTHER_KEY)
     monkeypatch.setenv(BUNDLE_KEY_ENV, str(tmp_path / "missing.key"))
     with pytest.raises(BundleError, match=r"no bundle key here \(.*missing\.key does not exist"):
         load_bundle(path)
@@ -241,7 +288,7 @@ def test_a_short_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     key_file.write_text("secret\n")
     monkeypatch.setenv(BUNDLE_KEY_ENV, str(key_file))
     with pytest.raises(ConfigError, match="too short"):
-        save_bundle(tmp_path / "m.askwell", Threshold(0.5), _info())
+        save_bundle(tmp_path / "m.askwell", tiny_model(0.5), _info())
 
 
 def test_the_registry_refuses_an_unsigned_bundle(tmp_path: Path) -> None:

@@ -26,22 +26,13 @@ from askwell.models.registry import (
     Tracker,
     TrackingError,
 )
+from tests.unit.test_bundle import tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
 FINGERPRINT = "fe" * 32
 
 # MLflow's own use of SQLAlchemy, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SADeprecationWarning")
-
-
-class Threshold:
-    """A tiny picklable model: predicts 1 above a threshold."""
-
-    def __init__(self, threshold: float) -> None:
-        self.threshold = threshold
-
-    def predict(self, x: list[float]) -> list[int]:
-        return [int(v > self.threshold) for v in x]
 
 
 def _bundle(path: Path, threshold: float = 0.5) -> Path:
@@ -54,7 +45,7 @@ def _bundle(path: Path, threshold: float = 0.5) -> Path:
         metrics={"roc_auc": 0.7, "roc_auc_ci": {"low": 0.6, "high": 0.8}, "note": "toy"},
         code_version="0.1.0+test",
     )
-    return save_bundle(path, Threshold(threshold), info)
+    return save_bundle(path, tiny_model(threshold), info)
 
 
 @dataclass(frozen=True)
@@ -167,11 +158,11 @@ def test_an_altered_or_replaced_champion_is_refused(store: Store) -> None:
 
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
-    members["model.pkl"] = members["model.pkl"].replace(b"threshold", b"thresholt")
+    members["model.json"] = members["model.json"].replace(b'"threshold"', b'"thresholt"')
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
-    with pytest.raises(BundleError, match=r"checksum mismatch in model\.pkl"):
+    with pytest.raises(BundleError, match=r"checksum mismatch in model\.json"):
         tracker.champion_bundle()
 
     # A valid bundle, but not the registered one.

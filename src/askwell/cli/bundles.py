@@ -9,10 +9,12 @@ import typer
 from askwell.cli.common import Command, ConfigOption, Group, console, load_settings, reports_errors
 
 TRUST_HELP = (
-    "A bundle holds a pickle, which runs code when it is loaded: askwell loads only the "
+    "A bundle decides every score and piece of advice askwell gives: askwell loads only the "
     "bundles it ships and those signed with this deployment's key (bundles.key_file, "
     "default var/bundle.key; askwell train signs what it writes). To load a bundle from "
-    "elsewhere, check where it came from, then run askwell bundles sign PATH."
+    "elsewhere, check where it came from, then run askwell bundles sign PATH. Its model is "
+    "arrays and JSON (format 3), never a pickle; a format-2 bundle (a pickled model) loads "
+    "once rewritten by askwell bundles convert PATH."
 )
 
 app = typer.Typer(
@@ -34,8 +36,8 @@ def sign_command(
     """Vouch for a bundle: sign it in place with this deployment's key, so that askwell
     serve, score, evaluate and the registry load it. Sign only a bundle whose origin you
     have checked (you trained it, or a person you trust sent it over a channel you trust):
-    loading it runs the code its pickle names. Its checksums are verified first; nothing in
-    it is run. The key is created (mode 0600) if there is none yet."""
+    its model decides what askwell tells people. Its checksums are verified first; nothing
+    in it is loaded. The key is created (mode 0600) if there is none yet."""
     from askwell.models.bundle import key_id, sign_bundle, signing_key
 
     settings = load_settings(config).bundles
@@ -45,6 +47,42 @@ def sign_command(
         f"signed {bundle} (model {info.name!r}, label {info.label.get('name', '?')}, "
         f"data {info.data_fingerprint[:12]}, code {info.code_version}) with the key in "
         f"{settings.key_file} (key id {key_id(key)})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("convert", cls=Command)
+@reports_errors
+def convert_command(
+    bundle: Path = typer.Argument(
+        ...,
+        help="A format-2 bundle (*.askwell) askwell trusts.",
+        dir_okay=False,
+        show_default=False,
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write it (default: in place).", dir_okay=False
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Rewrite a format-2 bundle, whose model is a pickle, as format 3 (arrays and JSON,
+    which load without running code), signed with this deployment's key. Only a bundle
+    askwell trusts is converted: one it ships, or one signed with this key (askwell bundles
+    sign, after checking where it came from), since reading its pickle runs the code it
+    names. The rewritten model must score probe questions exactly as the pickled one did, or
+    nothing is written. A bundle askwell ships changes its bytes: pin it anew (make model's
+    sha256sum line)."""
+    from askwell.models.bundle import FORMAT_VERSION, convert_bundle, key_id, signing_key
+
+    settings = load_settings(config).bundles
+    key = signing_key(settings)
+    info = convert_bundle(bundle, out, key=key)
+    console().print(
+        f"converted {bundle} to format {FORMAT_VERSION}"
+        f"{f' in {out}' if out is not None else ''} (model {info.name!r}, label "
+        f"{info.label.get('name', '?')}, data {info.data_fingerprint[:12]}), signed with the "
+        f"key in {settings.key_file} (key id {key_id(key)})",
         highlight=False,
         soft_wrap=True,
     )

@@ -38,8 +38,8 @@ LabelsOption = typer.Option(
 
 # Said wherever a command loads a bundle.
 BUNDLE_TRUST = (
-    "Only a bundle askwell ships or one signed with this deployment's key loads: a bundle "
-    "is a pickle, which runs code when loaded (askwell bundles --help)."
+    "Only a bundle askwell ships or one signed with this deployment's key loads: it decides "
+    "how questions are judged (askwell bundles --help)."
 )
 RegisteredBundleArgument = typer.Argument(
     ...,

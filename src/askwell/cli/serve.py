@@ -39,11 +39,24 @@ def serve_command(
         help="A model bundle [the registry's champion if there is one, else the bundled "
         f"model]. {BUNDLE_TRUST}",
     ),
+    challenger: Path | None = typer.Option(
+        None,
+        "--challenger",
+        help="A challenger bundle for --mode shadow or canary [the registry's 'challenger' "
+        f"alias]. {BUNDLE_TRUST}",
+    ),
+    mode: str | None = typer.Option(
+        None,
+        "--mode",
+        help="off | shadow (the challenger scores each request off the request path, logged, "
+        "never shown) | canary (it answers serve.canary_share of editor sessions) [off].",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Serve the web editor at / and the API (/v1/score, /v1/feedback, /healthz, /readyz,
-    /metrics; OpenAPI docs at /docs). The model is loaded once at start-up; the database
-    schema is brought up to date first."""
+    /metrics; OpenAPI docs at /docs). The model is loaded at start-up, and a promotion or a
+    rollback in the registry is followed while it runs (serve.registry_poll_s, or POST
+    /admin/reload with the admin token); the database schema is brought up to date first."""
     import uvicorn
 
     from askwell.serving.app import create_app
@@ -54,6 +67,8 @@ def serve_command(
         "serve.workers": workers,
         "serve.database_url": database_url,
         "serve.bundle": bundle,
+        "serve.challenger": challenger,
+        "serve.mode": mode,
     }
     full = load_settings(config, **flags)
     settings = full.serve

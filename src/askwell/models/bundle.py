@@ -5,9 +5,12 @@ A bundle (``*.askwell``, a zip archive) holds the fitted model (feature pipeline
 and training summary of its run, the fingerprint of the data it was trained on, the code
 version, and a sha256 of every other member plus one over the whole description.
 
-The model member is a pickle, and unpickling runs whatever code the pickle names, so a
-checksum stored beside it proves nothing: anyone can recompute it. Loading therefore trusts
-only two kinds of bundle, and decides before it unpickles anything:
+The model is arrays and JSON (format 3, ``models.quality``): ``model.json`` (settings,
+vocabularies, bands) and ``model/*.npy`` (weights, IDF, scaling), read with ``json`` and
+numpy's ``allow_pickle=False``. Loading runs no code a file names and never unpickles.
+Still, a bundle decides every score and every piece of advice the service gives, and a
+checksum stored beside the model proves nothing (anyone can recompute it), so loading
+trusts only two kinds of bundle, and decides before it reads the model:
 
 - those askwell ships (``assets/``), by their SHA-256 pinned in ``assets/bundles.sha256``
   (written by ``make model``): trusted like the package's code;
@@ -16,6 +19,9 @@ only two kinds of bundle, and decides before it unpickles anything:
   writes; ``askwell bundles sign`` vouches for a bundle from elsewhere.
 
 Everything else is refused with a BundleError, as is a bundle whose bytes or schema are off.
+Format 2 held the model as a pickle (``model.pkl``): such a bundle is refused, with the
+command that rewrites it, ``askwell bundles convert`` (``convert_bundle``): the one place
+that still unpickles, and only a bundle that is trusted (pinned or signed) as above.
 """
 
 from __future__ import annotations
@@ -31,18 +37,23 @@ import re
 import secrets
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from askwell.config import BundleSettings, get_settings
 from askwell.errors import AskwellError, ConfigError
 from askwell.versioning import code_version
 
-FORMAT_VERSION = 2  # 2: models carry tags, range bins and bands
+if TYPE_CHECKING:
+    from askwell.models.quality import QualityModel
+
+FORMAT_VERSION = 3  # 3: the model as arrays and JSON; 2: a pickle (askwell bundles convert)
+PICKLED_FORMAT = 2
 _DESCRIPTION = "bundle.json"
-_MODEL = "model.pkl"
+_MODEL = "model.json"  # models.quality.SPEC; its arrays are members of their own
+_PICKLE = "model.pkl"  # format 2's model
 _SIGNATURE = "signature.json"
 _ALGORITHM = "hmac-sha256"
 _DOMAIN = b"askwell bundle signature v1\0"  # a MAC made for bundles means nothing elsewhere
@@ -188,28 +199,84 @@ def _description_digest(description: dict[str, Any]) -> str:
     return _digest(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
 
-def save_bundle(path: Path, model: object, info: BundleInfo, *, key: bytes | None = None) -> Path:
-    """Writes the bundle, signed with ``key`` (default: the deployment's, see
-    :func:`signing_key`), replacing ``path`` only once it is complete; returns ``path``."""
-    model_bytes = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    description: dict[str, Any] = {**asdict(info), "files": {_MODEL: _digest(model_bytes)}}
+def save_bundle(
+    path: Path, model: QualityModel, info: BundleInfo, *, key: bytes | None = None
+) -> Path:
+    """Writes the bundle (format 3: the model as arrays and JSON), signed with ``key``
+    (default: the deployment's, see :func:`signing_key`), replacing ``path`` only once it is
+    complete; returns ``path``."""
+    from askwell.models.quality import ModelFormatError, to_members
+
+    try:
+        members = to_members(model)
+    except ModelFormatError as exc:
+        raise BundleError(f"{path}: cannot save this model ({exc})") from None
+    _save(path, members, replace(info, format_version=FORMAT_VERSION), key)
+    return path
+
+
+def _save(path: Path, members: Mapping[str, bytes], info: BundleInfo, key: bytes | None) -> None:
+    files_ = {name: _digest(data) for name, data in sorted(members.items())}
+    description: dict[str, Any] = {**asdict(info), "files": files_}
     description["checksum"] = _description_digest(description)
     raw = json.dumps(description, indent=2).encode()
-    members = {_MODEL: model_bytes}
     key = signing_key() if key is None else key
     _write(path, raw, members, _signature(key, raw, members))
-    return path
 
 
 def sign_bundle(path: Path, *, key: bytes | None = None) -> BundleInfo:
     """Signs the bundle at ``path`` in place with ``key`` (default: the deployment's): a
-    person vouches for a bundle from elsewhere. Its checksums are verified first; nothing is
-    unpickled. Returns its description."""
-    contents = _verified(path)
+    person vouches for a bundle from elsewhere (of format 3, or of format 2 before
+    :func:`convert_bundle`). Its checksums are verified first; nothing in it is loaded.
+    Returns its description."""
+    contents = _verified(path, (FORMAT_VERSION, PICKLED_FORMAT))
     key = signing_key() if key is None else key
     signature = _signature(key, contents.description, contents.members)
     _write(path, contents.description, contents.members, signature)
     return contents.info
+
+
+def convert_bundle(path: Path, out: Path | None = None, *, key: bytes | None = None) -> BundleInfo:
+    """Rewrites a format-2 bundle (a pickled model) as format 3 at ``out`` (default: in
+    place), signed with ``key`` (default: the deployment's); returns its description.
+
+    The bundle must be trusted as loading trusts one (shipped with askwell, or signed with
+    ``key``), and its checksums hold, before its pickle is read: the one place askwell still
+    unpickles. The rewritten model must then give the pickled one's scores, bit for bit, on
+    probe questions, or nothing is written."""
+    contents = _verified(path, (FORMAT_VERSION, PICKLED_FORMAT))
+    if contents.info.format_version == FORMAT_VERSION:
+        raise BundleError(f"{path}: already format {FORMAT_VERSION}; nothing to convert")
+    key = signing_key() if key is None else key
+    _check_trusted(path, contents, key)
+    if _PICKLE not in contents.members:
+        raise BundleError(f"{path}: the bundle holds no model")
+    from askwell.models.quality import (
+        ModelFormatError,
+        QualityModel,
+        from_members,
+        same_scores,
+        to_members,
+    )
+
+    try:
+        # Trusted above, like the code it names (askwell.models.train re-exports the
+        # classes that format 2 pickled under that module's name).
+        legacy = pickle.loads(contents.members[_PICKLE])
+    except Exception as exc:
+        raise BundleError(f"{path}: the model cannot be loaded with this code ({exc})") from None
+    if not isinstance(legacy, QualityModel):
+        raise BundleError(f"{path}: holds a {type(legacy).__name__}, not an askwell model")
+    try:
+        members = to_members(legacy)
+        rebuilt = from_members(members)
+    except ModelFormatError as exc:
+        raise BundleError(f"{path}: cannot convert this model ({exc})") from None
+    if not same_scores(legacy, rebuilt):
+        raise BundleError(f"{path}: the converted model scores differently; nothing written")
+    info = replace(contents.info, format_version=FORMAT_VERSION)
+    _save(out or path, members, info, key)
+    return info
 
 
 def _write(path: Path, description: bytes, members: Mapping[str, bytes], signature: bytes) -> None:
@@ -235,12 +302,13 @@ def read_info(path: Path, *, key: bytes | None = None) -> BundleInfo:
 
 def load_bundle(
     path: Path, expected_features: Sequence[str] | None = None, *, key: bytes | None = None
-) -> tuple[Any, BundleInfo]:
-    """The model and its description; raises BundleError, before unpickling anything, when
+) -> tuple[QualityModel, BundleInfo]:
+    """The model and its description; raises BundleError, before reading the model, when
     the bundle is neither shipped with askwell nor signed with ``key`` (default: the
-    deployment's, ``bundles.key_file``), is unreadable, a checksum differs, or its feature
-    schema is not ``expected_features``."""
-    info, model_bytes = _open(path, key)
+    deployment's, ``bundles.key_file``), is unreadable, of another format (format 2: see
+    :func:`convert_bundle`), a checksum differs, or its feature schema is not
+    ``expected_features``. Nothing in it is unpickled or run."""
+    info, members = _open(path, key)
     if expected_features is not None and list(expected_features) != info.feature_schema:
         missing = sorted(set(info.feature_schema) - set(expected_features))
         extra = sorted(set(expected_features) - set(info.feature_schema))
@@ -250,9 +318,11 @@ def load_bundle(
             f"{'; same names, other order' if not missing and not extra else ''}); "
             "retrain it with this version"
         )
+    from askwell.models.quality import ModelFormatError, from_members
+
     try:
-        model = pickle.loads(model_bytes)
-    except Exception as exc:
+        model = from_members(members)
+    except ModelFormatError as exc:
         raise BundleError(f"{path}: the model cannot be loaded with this code ({exc})") from None
     return model, info
 
@@ -266,14 +336,15 @@ class _Contents:
     sha256: str  # of the whole file
 
 
-def _open(path: Path, key: bytes | None) -> tuple[BundleInfo, bytes]:
+def _open(path: Path, key: bytes | None) -> tuple[BundleInfo, dict[str, bytes]]:
     contents = _verified(path)
     _check_trusted(path, contents, key)
-    return contents.info, contents.members[_MODEL]
+    return contents.info, contents.members
 
 
-def _verified(path: Path) -> _Contents:
-    """The bundle's parts, every checksum verified; nothing unpickled, nothing trusted yet."""
+def _verified(path: Path, formats: Sequence[int] = (FORMAT_VERSION,)) -> _Contents:
+    """The bundle's parts, every checksum verified, if its format is one of ``formats``;
+    nothing loaded, nothing trusted yet."""
     try:
         data = path.read_bytes()
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -289,7 +360,14 @@ def _verified(path: Path) -> _Contents:
         raise BundleError(f"{path}: no such bundle") from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise BundleError(f"{path}: not a readable askwell bundle ({exc})") from None
-    if description.get("format_version") != FORMAT_VERSION:
+    version = description.get("format_version")
+    if version == PICKLED_FORMAT and version not in formats:
+        raise BundleError(
+            f"{path}: refused: a format-{PICKLED_FORMAT} bundle, whose model is a pickle (it "
+            f"runs code when loaded); this code loads format {FORMAT_VERSION} (arrays and "
+            f"JSON) only. If you trust it, convert it: askwell bundles convert {path}"
+        )
+    if version not in formats:
         raise BundleError(
             f"{path}: unsupported bundle format (this code reads version {FORMAT_VERSION})"
         )
@@ -298,7 +376,7 @@ def _verified(path: Path) -> _Contents:
     for name, expected in listed.items():
         if _digest(members[name]) != expected:
             raise BundleError(f"{path}: checksum mismatch in {name}: the bundle was altered")
-    if _MODEL not in members:
+    if (_MODEL if version == FORMAT_VERSION else _PICKLE) not in members:
         raise BundleError(f"{path}: the bundle holds no model")
     known = set(BundleInfo.__dataclass_fields__)
     try:
@@ -315,7 +393,7 @@ def _check_trusted(path: Path, contents: _Contents, key: bytes | None) -> None:
     if key_file is not None:
         key = _read_key(key_file)
     where = "the given key" if key_file is None else f"the key in {key_file}"
-    why = "A bundle holds a pickle, which runs code when it is loaded"
+    why = "A bundle decides every score and piece of advice askwell gives"
     advice = f"if you trust where it came from, sign it: askwell bundles sign {path}"
     if contents.signature is None:
         raise BundleError(

@@ -529,7 +529,7 @@ def _evidence_table(
     tested = {b["name"]: b["test"] for b in on_test or []}
     rows = []
     for name, n, rate in calibration:
-        row = [name, str(n), f"{rate:.1%}"]
+        row = [name, f"{n:,}", f"{rate:.1%}"]
         t = tested.get(name)
         if t is not None:
             share = (
@@ -537,7 +537,7 @@ def _evidence_table(
                 if t["value"] is None
                 else f"{t['value']:.1%} [{t['low']:.1%}, {t['high']:.1%}]"
             )
-            row += [str(t["n"]), share]
+            row += [f"{t['n']:,}", share]
         rows.append(row)
     head = [kind, "calibration questions", f"{outcome}: calibration"]
     if tested:

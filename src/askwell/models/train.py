@@ -4,22 +4,24 @@ Honest by construction: features and model are fitted on the training part only;
 hyperparameters are chosen by validation ROC-AUC; probabilities are calibrated (Platt) on
 the validation part; the decision threshold is chosen on validation. The test part is not
 read here: ``evaluate`` scores it once, for the report.
+
+What it builds, ``QualityModel`` (and ``MeanEstimator``), lives in ``models.quality``, which
+scoring imports without this module's pandas and dataset code; both are re-exported here,
+where training code and format-2 (pickled) bundles name them.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import product
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
-from scipy.special import expit, logit
-from sklearn.base import BaseEstimator, ClassifierMixin
+from scipy.special import logit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import roc_auc_score
@@ -31,9 +33,10 @@ from askwell.errors import AskwellError
 from askwell.features.catalog import feature_matrix
 from askwell.features.pipeline import QuestionFeatures
 from askwell.models.bands import Bands, RiskBands
-from askwell.models.contributions import Contributions, contributions
 from askwell.models.linear import DirectionalLogisticRegression, directions
 from askwell.models.metrics import choose_threshold
+from askwell.models.quality import MeanEstimator as MeanEstimator
+from askwell.models.quality import QualityModel as QualityModel
 from askwell.models.reasons import ReasonModel, fit_reasons
 from askwell.records import Question
 
@@ -162,100 +165,6 @@ def as_first_posted(dataset: Dataset, parts: dict[str, Part]) -> None:
         part.catalog = None  # the text changed
 
 
-class QualityModel:
-    """Features → estimator → calibrated P(good). What a bundle holds."""
-
-    # Defaults for models pickled before these existed.
-    live_shift: float = 0.0
-    reasons: ReasonModel | None = None
-    risk_bands: RiskBands | None = None
-
-    def __init__(
-        self,
-        features: QuestionFeatures,
-        calibrated: CalibratedClassifierCV,
-        threshold: float,
-        params: dict[str, Any],
-        bands: Bands,
-        live_shift: float = 0.0,
-        reasons: ReasonModel | None = None,
-        risk_bands: RiskBands | None = None,
-    ) -> None:
-        self.features = features
-        self.calibrated = calibrated
-        self.threshold = threshold
-        self.params = params
-        self.bands = bands
-        self.live_shift = live_shift
-        self.reasons = reasons
-        self.risk_bands = risk_bands  # for a bad-outcome label with a live rate (closed)
-
-    def live(self, p: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Calibrated scores moved from the calibration sample's base rate to the live
-        site's (``TrainConfig.live_label_rate``): the sample's odds times the ratio of the
-        two base rates' odds (Saerens et al., 2002). Unchanged without a live rate."""
-        if not self.live_shift:
-            return p
-        return np.asarray(expit(logit(p) + self.live_shift), dtype=np.float64)
-
-    def transform(
-        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
-    ) -> sparse.csr_matrix:
-        """The feature rows of ``questions``: build them once when both the scores and the
-        contributions of the same questions are wanted."""
-        return self.features.transform_with_catalog(questions, catalog)
-
-    def predict_proba(
-        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
-    ) -> npt.NDArray[np.float64]:
-        return self.proba(self.transform(questions, catalog))
-
-    def proba(self, x: sparse.csr_matrix) -> npt.NDArray[np.float64]:
-        """Calibrated P(good) of feature rows ``x``."""
-        platt = self._platt
-        if platt is None:
-            proba: npt.NDArray[np.float64] = self.calibrated.predict_proba(x)[:, 1]
-            return proba
-        # CalibratedClassifierCV's arithmetic for one sigmoid calibrator, without its
-        # per-call checks (a third of the cost of scoring one question's rows).
-        estimator, a, b = platt
-        raw = (
-            estimator.decision_function(x)
-            if hasattr(estimator, "decision_function")
-            else estimator.predict_proba(x)[:, 1]
-        )
-        return np.asarray(expit(-(a * raw + b)), dtype=np.float64)
-
-    @functools.cached_property
-    def _platt(self) -> tuple[Any, float, float] | None:
-        """The estimator and the sigmoid's (a, b) when the calibration is one of those."""
-        fitted = getattr(self.calibrated, "calibrated_classifiers_", [])
-        if len(fitted) != 1 or fitted[0].method != "sigmoid" or len(fitted[0].calibrators) != 1:
-            return None
-        calibrator = fitted[0].calibrators[0]
-        return self.estimator, float(calibrator.a_), float(calibrator.b_)
-
-    @property
-    def estimator(self) -> Any:
-        """The fitted estimator under the calibration."""
-        return self.calibrated.estimator.estimator  # CalibratedClassifierCV → FrozenEstimator
-
-    def contributions(
-        self, questions: Sequence[Question], catalog: npt.NDArray[np.float64] | None = None
-    ) -> Contributions:
-        """Each feature column's contribution to each question's (uncalibrated) logit."""
-        return self.contributions_of(self.transform(questions, catalog))
-
-    def contributions_of(self, x: sparse.csr_matrix) -> Contributions:
-        """``contributions`` of feature rows ``x``."""
-        return contributions(self.estimator, x, self.feature_names)
-
-    @functools.cached_property
-    def feature_names(self) -> tuple[str, ...]:
-        """The columns' names, computed once (tens of thousands of strings)."""
-        return tuple(str(n) for n in self.features.get_feature_names_out())
-
-
 @dataclass
 class TrainResult:
     model: QualityModel
@@ -336,26 +245,6 @@ def _search(
             best = (auc, params, estimator)
     assert best is not None
     return best, scores
-
-
-class MeanEstimator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """Averages fitted classifiers' probabilities. A linear model and a tree ensemble err on
-    different questions, so their mean ranks more steadily than either alone."""
-
-    def __init__(self, estimators: Sequence[Any]) -> None:
-        self.estimators = list(estimators)
-        self.classes_ = self.estimators[0].classes_
-
-    def fit(self, x: Any, y: Any) -> Self:
-        raise TypeError("MeanEstimator averages estimators fitted already")
-
-    def predict_proba(self, x: Any) -> npt.NDArray[np.float64]:
-        proba: npt.NDArray[np.float64] = np.mean([e.predict_proba(x) for e in self.estimators], 0)
-        return proba
-
-    def predict(self, x: Any) -> npt.NDArray[np.int64]:
-        labels: npt.NDArray[np.int64] = self.classes_[self.predict_proba(x).argmax(1)]
-        return labels
 
 
 def _ensure_catalog(part: Part) -> npt.NDArray[np.float64]:

@@ -7,6 +7,7 @@ the API, the metrics and the web editor.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -24,7 +25,8 @@ from askwell.config import Settings, get_settings, processes
 from askwell.serving.metrics import Metrics
 from askwell.serving.parsing import InvalidBodyError, NotJsonError
 from askwell.serving.pool import ScoringPool, freeze_loaded
-from askwell.serving.routes import docs, feedback, health, score, web
+from askwell.serving.reload import Reloader
+from askwell.serving.routes import admin, docs, feedback, health, score, web
 from askwell.serving.security import HostCheck, SecurityHeaders
 from askwell.serving.service import (
     FeedbackNotStoredError,
@@ -32,6 +34,7 @@ from askwell.serving.service import (
     ScoringService,
     UnknownRequestError,
     UnshownSuggestionError,
+    load_challenger,
     load_model,
 )
 from askwell.store.db import Store, StoreError, make_engine, migrate
@@ -39,9 +42,15 @@ from askwell.store.db import Store, StoreError, make_engine, migrate
 log = logging.getLogger("askwell.serving")
 
 
-def create_app(settings: Settings | None = None, *, model: ModelChoice | None = None) -> FastAPI:
-    """The service for ``settings`` (default: ``get_settings()``); ``model`` replaces the
-    one the settings name (tests use it to make a model fail)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model: ModelChoice | None = None,
+    challenger: ModelChoice | None = None,
+) -> FastAPI:
+    """The service for ``settings`` (default: ``get_settings()``); ``model`` and
+    ``challenger`` replace the ones the settings name (tests use them to make a model fail).
+    Once started, it follows the registry's aliases (``serve.registry_poll_s``)."""
     settings = settings or get_settings()
     metrics = Metrics()
     store = Store(make_engine(settings.serve.database_url))
@@ -59,16 +68,32 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
             chosen = replace(chosen, scorer=pool)
         except Exception as exc:  # e.g. the bundle was replaced since this process read it
             log.error("scoring processes did not start (%s); scoring in this process", exc)
+    serve = settings.serve
     service = ScoringService(
-        chosen, store, metrics, max_text_bytes=int(settings.serve.max_text_kb * 1000)
+        chosen,
+        store,
+        metrics,
+        max_text_bytes=int(serve.max_text_kb * 1000),
+        challenger=challenger or load_challenger(settings),
+        mode=serve.mode,
+        canary_share=serve.canary_share,
+        shadow_queue=serve.shadow_queue,
     )
+    reloader = Reloader(settings, service)
     freeze_loaded()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(service.shadow.run(), name="askwell-shadow")]
+        if serve.registry_poll_s > 0 and reloader.watched():
+            watch = reloader.watch(serve.registry_poll_s)
+            tasks.append(asyncio.create_task(watch, name="askwell-registry-watch"))
         yield
-        if isinstance(service.model.scorer, ScoringPool):
-            service.model.scorer.close()
+        for task in tasks:
+            task.cancel()
+        for model in (service.model, service.challenger):
+            if model is not None and isinstance(model.scorer, ScoringPool):
+                model.scorer.close()
         store.close()
 
     app = FastAPI(
@@ -81,11 +106,13 @@ def create_app(settings: Settings | None = None, *, model: ModelChoice | None = 
         redoc_url=None,  # ReDoc injects inline styles, which the content policy refuses
     )
     app.state.service = service
+    app.state.reloader = reloader
     app.include_router(score.router)
     app.include_router(feedback.router)
     app.include_router(health.router)
     app.include_router(web.router)
     app.include_router(docs.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=web.WEB), name="static")
     assets = docs.swagger_assets()
     if assets is not None:

@@ -68,6 +68,39 @@ class Metrics:
             multiprocess_mode="max",
         )
 
+        self.serving = Gauge(
+            "askwell_model_serving",
+            "1 for each arm's model in use: arm (champion, challenger), its registry version "
+            "(empty: not from the registry) and its model version",
+            ["arm", "registry_version", "model_version"],
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.reloads = Counter(
+            "askwell_reloads",
+            "Models put in service without a restart (result=ok) or refused, the previous "
+            "one serving on (result=failed), by arm",
+            ["arm", "result"],
+            registry=r,
+        )
+        self.reload_failed = Gauge(
+            "askwell_reload_failed",
+            "1 while the registry names a model that was refused (the previous one serves)",
+            registry=r,
+            multiprocess_mode="max",
+        )
+        self.arm_requests = Counter(
+            "askwell_arm_scores", "Scores answered, by arm", ["arm"], registry=r
+        )
+        self.shadow_scored = Counter(
+            "askwell_shadow_scored", "Requests the challenger scored in the shadow", registry=r
+        )
+        self.shadow_dropped = Counter(
+            "askwell_shadow_dropped",
+            "Requests the shadow challenger did not score: its queue was full",
+            registry=r,
+        )
+
     def exposition(self) -> tuple[bytes, str]:
         """The metrics page and its content type."""
         if os.environ.get(MULTIPROC_ENV):

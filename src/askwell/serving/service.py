@@ -6,26 +6,31 @@ One instance per server process, built once at start-up by ``create_app``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import math
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
-from askwell.config import Settings
+from askwell.config import Settings, processes
 from askwell.errors import AskwellError
 from askwell.explain.fallback import FallbackPredictor
 from askwell.explain.predictor import Draft, Predictor, Reading, Scored, score_draft
 from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving import api_models as api
+from askwell.serving.arms import CHALLENGER, CHAMPION, ShadowQueue, in_canary
 from askwell.serving.metrics import MULTIPROC_ENV, Metrics
 from askwell.serving.pool import ScoringPool
-from askwell.store.db import PredictionRecord, Store, StoreError, migrate
+from askwell.store.db import SHADOW, PredictionRecord, Store, StoreError, migrate
 
 log = logging.getLogger("askwell.serving")
 
@@ -56,6 +61,7 @@ class ModelChoice:
     failure: str | None  # why no model is in use: the rule-based fallback answers (None: one is)
     bundle: Path | None = None  # the file it was loaded from
     problem: str | None = None  # a model serves, but not the one intended, and why
+    registry_version: int | None = None  # its version in the registry; None: not from it
 
     @property
     def degraded(self) -> str | None:
@@ -71,53 +77,206 @@ def load_model(settings: Settings) -> ModelChoice:
     bundle = settings.serve.bundle
     source = str(bundle) if bundle is not None else "bundled default model"
     problem = None
+    version = None
     try:
         if bundle is None:
-            champion, problem = _champion(settings)
+            champion, version, problem = _registered(settings, CHAMPION)
             if champion is not None:
-                bundle, source = champion, f"registry champion ({champion})"
+                bundle, source = champion, f"registry champion v{version} ({champion})"
         bundle = bundle or default_bundle()
         predictor = Predictor.load(bundle)
     except (AskwellError, OSError) as exc:
         reason = f"cannot load {source}: {exc}"
         log.error("%s; answering with the rule-based fallback", reason)
         return ModelChoice(FallbackPredictor(reason), "heuristic", source, reason)
-    return ModelChoice(predictor, predictor.info.name, source, None, bundle, problem)
+    return ModelChoice(predictor, predictor.info.name, source, None, bundle, problem, version)
 
 
-def _champion(settings: Settings) -> tuple[Path | None, str | None]:
-    """The registry's champion bundle, if a registry exists here and names one; or why the
-    registry could not say."""
+def load_challenger(settings: Settings) -> ModelChoice | None:
+    """The challenger for shadow or canary (``serve.challenger``, else the registry's
+    'challenger' alias), verified and smoke-scored; None when there is none or it cannot be
+    loaded (the champion answers everything, and /readyz says why)."""
+    if settings.serve.mode == "off":
+        return None
+    bundle, version = settings.serve.challenger, None
+    if bundle is None:
+        bundle, version, problem = _registered(settings, CHALLENGER)
+        if bundle is None:
+            if problem is not None:
+                log.error("no challenger: %s", problem)
+            return None
+    try:
+        return prepare(bundle, f"{CHALLENGER} ({bundle})", version, settings.serve.workers)
+    except Exception as exc:  # any failure to load or score: no challenger, said why
+        log.error("challenger %s not served: %s", bundle, exc)
+        return None
+
+
+def _registered(settings: Settings, alias: str) -> tuple[Path | None, int | None, str | None]:
+    """The verified bundle and version that ``alias`` names, if a registry exists here and
+    names one; or why the registry could not say."""
     from askwell.models.registry import Tracker
 
     registry = Tracker(settings.tracking)
     if not registry.db_path.is_file():  # no registry yet: do not create one to look
-        return None, None
+        return None, None, None
     try:
-        return registry.champion_bundle(), None
+        version = registry.get_alias(alias)
+        if version is None:
+            return None, None, None
+        return registry.version_bundle(version), version, None
     except AskwellError as exc:
-        reason = f"the registry's champion could not be read ({exc}); serving the bundled model"
+        reason = f"the registry's {alias} could not be read ({exc}); serving the bundled model"
         log.error("%s", reason)
-        return None, reason
+        return None, None, reason
+
+
+# A fixed question every new model must score before it takes traffic.
+SMOKE = Draft(
+    "How do I skip malformed lines when reading a CSV file with pandas?",
+    "I read a CSV file with `pd.read_csv('a.csv')` and it fails on lines with too many "
+    "fields. I expected those lines to be skipped. How can I skip them?",
+    ("python", "pandas"),
+)
+
+
+def prepare(bundle: Path, source: str, registry_version: int | None, workers: int) -> ModelChoice:
+    """The model at ``bundle``, verified (``load_bundle`` refuses an unsigned or altered
+    one), smoke-scored in this process and, with ``workers`` above 1, in scoring processes
+    of its own; raises when any of that fails."""
+    predictor = Predictor.load(bundle)
+    _smoke(predictor.score_draft(SMOKE))
+    choice = ModelChoice(
+        predictor, predictor.info.name, source, None, bundle, None, registry_version
+    )
+    n = processes(workers)
+    if n > 1:
+        pool = ScoringPool(bundle, n, predictor.model_version)
+        try:
+            _smoke(asyncio.run(pool.submit_draft(SMOKE)))  # off any loop: a thread's own
+        except BaseException:
+            pool.close()
+            raise
+        choice = ModelChoice(pool, choice.name, source, None, bundle, None, registry_version)
+    return choice
+
+
+def _smoke(reading: Reading) -> None:
+    score = reading.scored.score
+    if not (math.isfinite(score) and 0 <= score <= 1):
+        raise ScoringFailedError(f"the smoke question scored {score!r}, not a probability")
+
+
+class ScoringFailedError(AskwellError):
+    """A model that loaded but does not score: it never takes traffic."""
+
+
+def retire(model: ModelChoice, grace_s: float = 30.0) -> None:
+    """Stops a replaced model's scoring processes once the requests they hold are answered."""
+    scorer = model.scorer
+    if isinstance(scorer, ScoringPool):
+        timer = threading.Timer(grace_s, scorer.close)
+        timer.daemon = True
+        timer.start()
+
+
+Mode = Literal["off", "shadow", "canary"]
+
+
+@dataclass(frozen=True)
+class _ShadowJob:
+    draft: Draft
+    session_id: str | None
+    site: str | None
 
 
 class ScoringService:
+    """Scores with the champion, or in canary mode with the challenger for its share of
+    sessions; in shadow mode the challenger also scores each request, off the request path.
+    ``swap`` puts a new model in place while the server runs."""
+
     def __init__(
-        self, model: ModelChoice, store: Store, metrics: Metrics, max_text_bytes: int
+        self,
+        model: ModelChoice,
+        store: Store,
+        metrics: Metrics,
+        max_text_bytes: int,
+        *,
+        challenger: ModelChoice | None = None,
+        mode: Mode = "off",
+        canary_share: float = 0.2,
+        shadow_queue: int = 100,
     ) -> None:
         self.model = model
+        self.challenger = challenger if mode != "off" else None
+        self.mode = mode
+        self.canary_share = canary_share
         self.store = store
         self.metrics = metrics
         self.max_text_bytes = max_text_bytes
-        self.fallback = (
-            model.scorer
-            if isinstance(model.scorer, FallbackPredictor)
-            else FallbackPredictor("the model failed on a request")
-        )
-        metrics.degraded.set(1 if model.degraded else 0)
-        pool = model.scorer
-        if isinstance(pool, ScoringPool) and not os.environ.get(MULTIPROC_ENV):
-            metrics.scoring_processes.set_function(lambda: pool.alive)  # read when scraped
+        self.shadow: ShadowQueue[_ShadowJob] = ShadowQueue(shadow_queue, metrics, self._shadow)
+        # Why a model the registry names is not serving, by arm (set by the reloader).
+        self.reload_problems: dict[str, str] = {}
+        self._generic_fallback = FallbackPredictor("the model failed on a request")
+        self._show(CHAMPION, model)
+        if self.challenger is not None:
+            self._show(CHALLENGER, self.challenger)
+        if not os.environ.get(MULTIPROC_ENV):
+            metrics.scoring_processes.set_function(self._alive)  # read when scraped
+
+    @property
+    def fallback(self) -> FallbackPredictor:
+        scorer = self.model.scorer
+        if isinstance(scorer, FallbackPredictor):
+            return scorer
+        return self._generic_fallback
+
+    def _alive(self) -> int:
+        pool = self.model.scorer
+        return pool.alive if isinstance(pool, ScoringPool) else 0
+
+    # -- the models in service
+
+    def swap(self, arm: str, model: ModelChoice) -> None:
+        """Puts ``model`` in service as ``arm`` (champion or challenger); the one it replaces
+        finishes the requests it holds and is stopped."""
+        old = self.model if arm == CHAMPION else self.challenger
+        if arm == CHAMPION:
+            self.model = model
+        else:
+            self.challenger = model
+        if old is not None:
+            self._unshow(arm, old)
+            retire(old)
+        self._show(arm, model)
+        log.info("%s now serves %s", arm, model.source)
+
+    def _labels(self, arm: str, model: ModelChoice) -> tuple[str, str, str]:
+        version = "" if model.registry_version is None else str(model.registry_version)
+        return arm, version, model.scorer.model_version
+
+    def _show(self, arm: str, model: ModelChoice) -> None:
+        self.metrics.serving.labels(*self._labels(arm, model)).set(1)
+        if arm == CHAMPION:
+            self.metrics.degraded.set(1 if model.degraded else 0)
+
+    def _unshow(self, arm: str, model: ModelChoice) -> None:
+        with contextlib.suppress(KeyError):  # never shown
+            self.metrics.serving.remove(*self._labels(arm, model))
+
+    def arm_for(self, session_id: str | None) -> tuple[str, ModelChoice]:
+        """The arm that answers this request: the challenger for a canary share of editor
+        sessions (sticky), the champion for the rest and for requests without a session."""
+        challenger = self.challenger
+        if (
+            self.mode == "canary"
+            and challenger is not None
+            and challenger.failure is None
+            and session_id
+            and in_canary(session_id, self.canary_share)
+        ):
+            return CHALLENGER, challenger
+        return CHAMPION, self.model
 
     # -- scoring
 
@@ -129,43 +288,110 @@ class ScoringService:
         (reading the Markdown, which grows with the text, happens there, not in this
         process) and their answer is awaited on the loop; the answer is logged and built in
         a worker thread (the store's write). Without them, ``score`` runs in a worker
-        thread."""
-        scorer = self.model.scorer
+        thread. In shadow mode the request is then offered to the challenger's queue."""
+        arm, model = self.arm_for(request.session_id)
+        scorer = model.scorer
         if not isinstance(scorer, ScoringPool):
-            return await run_in_threadpool(self.score, request)
-        started = time.perf_counter()
-        draft = self.draft(request)
-        try:
-            reading, degraded = await scorer.submit_draft(draft), False
-        except Exception:  # any failure of the model on this input: fall back, visibly
-            self._model_failed()
-            reading, degraded = await run_in_threadpool(self._fallback, draft), True
-        return await run_in_threadpool(self._answer, request, reading, degraded, started)
+            answer = await run_in_threadpool(self._score_with, request, arm, model)
+        else:
+            started = time.perf_counter()
+            draft = self.draft(request)
+            try:
+                reading, degraded = await scorer.submit_draft(draft), False
+            except Exception:  # any failure of the model on this input: fall back, visibly
+                self._model_failed()
+                reading, degraded = await run_in_threadpool(self._fallback, draft), True
+            answer = await run_in_threadpool(
+                self._answer, request, reading, degraded, started, arm, model
+            )
+        self._offer_shadow(request)
+        return answer
 
     def score(self, request: api.ScoreRequest) -> api.ScoreResponse:
+        arm, model = self.arm_for(request.session_id)
+        answer = self._score_with(request, arm, model)
+        self._offer_shadow(request)
+        return answer
+
+    def _score_with(
+        self, request: api.ScoreRequest, arm: str, model: ModelChoice
+    ) -> api.ScoreResponse:
         started = time.perf_counter()
-        reading, degraded = self._score(self.draft(request))
-        return self._answer(request, reading, degraded, started)
+        reading, degraded = self._score(self.draft(request), model)
+        return self._answer(request, reading, degraded, started, arm, model)
 
     def _answer(
-        self, request: api.ScoreRequest, reading: Reading, degraded: bool, started: float
+        self,
+        request: api.ScoreRequest,
+        reading: Reading,
+        degraded: bool,
+        started: float,
+        arm: str,
+        model: ModelChoice,
     ) -> api.ScoreResponse:
         request_id = str(uuid.uuid4())
         scored = reading.scored
-        logged = self._log(request, request_id, reading, degraded, started)
+        logged = self._log(request, request_id, reading, degraded, started, arm, model)
         self.metrics.scores.labels(scored.band).observe(scored.score)
+        self.metrics.arm_requests.labels(arm).inc()
         return _response(
             reading,
             request_id=request_id,
-            model_name="heuristic" if degraded else self.model.name,
+            model_name="heuristic" if degraded else model.name,
             degraded=degraded,
             logged=logged,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _score(self, draft: Draft) -> tuple[Reading, bool]:
-        scorer = self.model.scorer
-        if self.model.failure is None:
+    # -- shadow
+
+    def _offer_shadow(self, request: api.ScoreRequest) -> None:
+        challenger = self.challenger
+        if self.mode == "shadow" and challenger is not None and challenger.failure is None:
+            self.shadow.offer(_ShadowJob(self.draft(request), request.session_id, request.site))
+
+    async def _shadow(self, job: _ShadowJob) -> None:
+        """The challenger's score of a request already answered: logged as arm "shadow"."""
+        model = self.challenger
+        if model is None or model.failure is not None:
+            return
+        started = time.perf_counter()
+        scorer = model.scorer
+        if isinstance(scorer, ScoringPool):
+            reading = await scorer.submit_draft(job.draft)
+        elif isinstance(scorer, Predictor):
+            reading = await run_in_threadpool(scorer.score_draft, job.draft)
+        else:
+            reading = await run_in_threadpool(score_draft, scorer.score, job.draft)
+        scored = reading.scored
+        record = PredictionRecord(
+            request_id=str(uuid.uuid4()),
+            session_id=job.session_id,
+            site=job.site,
+            model_name=model.name,
+            model_version=scored.model_version,
+            degraded=False,
+            score=scored.score,
+            band=scored.band,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            suggestions=[s.id for s in scored.suggestions],
+            features=scored.features,
+            arm=SHADOW,
+            registry_version=model.registry_version,
+        )
+        try:
+            await run_in_threadpool(self.store.record_prediction, record)
+        except StoreError as exc:
+            log.error("shadow prediction not logged: %s", exc)
+            self.metrics.errors.labels("store").inc()
+            return
+        self.metrics.shadow_scored.inc()
+
+    # -- the champion's or canary's answer
+
+    def _score(self, draft: Draft, model: ModelChoice) -> tuple[Reading, bool]:
+        scorer = model.scorer
+        if model.failure is None:
             try:
                 if isinstance(scorer, Predictor):
                     return scorer.score_draft(draft), False
@@ -189,6 +415,8 @@ class ScoringService:
         reading: Reading,
         degraded: bool,
         started: float,
+        arm: str,
+        model: ModelChoice,
     ) -> bool:
         """Stores the prediction (and the revision, in a session); False if the store failed:
         the person still gets the score, and the metrics count the failure."""
@@ -202,7 +430,7 @@ class ScoringService:
                     request_id=request_id,
                     session_id=request.session_id,
                     site=request.site,
-                    model_name="heuristic" if degraded else self.model.name,
+                    model_name="heuristic" if degraded else model.name,
                     model_version=scored.model_version,
                     degraded=degraded,
                     score=scored.score,
@@ -210,6 +438,8 @@ class ScoringService:
                     latency_ms=(time.perf_counter() - started) * 1000,
                     suggestions=[s.id for s in scored.suggestions],
                     features=scored.features,
+                    arm=arm,
+                    registry_version=None if degraded else model.registry_version,
                 )
             )
             if previous is not None and request.session_id is not None:
@@ -259,6 +489,18 @@ class ScoringService:
             database = str(exc)
         model = "ok" if self.model.degraded is None else f"degraded: {self.model.degraded}"
         checks = {"model": model, "model_source": self.model.source, "database": database}
+        checks["model_version"] = self.model.scorer.model_version
+        if self.model.registry_version is not None:
+            checks["registry_version"] = str(self.model.registry_version)
+        checks["mode"] = self.mode
+        if self.mode != "off":
+            challenger = self.challenger
+            checks["challenger"] = "none" if challenger is None else challenger.source
+            if challenger is not None and challenger.registry_version is not None:
+                checks["challenger_registry_version"] = str(challenger.registry_version)
+        # Still ready: the previous model serves; this says which one was refused, and why.
+        problems = self.reload_problems
+        checks["reload"] = "; ".join(problems[a] for a in sorted(problems)) or "ok"
         pool = self.model.scorer
         if isinstance(pool, ScoringPool):
             checks["scoring_processes"] = f"{pool.alive} of {pool.processes} running"

@@ -42,6 +42,7 @@ from askwell.store.sqlite_files import SqliteFiles
 from askwell.store.tables import feedback, predictions, revisions
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SHADOW = "shadow"  # the arm of predictions scored off the request path and never shown
 CHECKPOINT_S = 10.0
 # Under steady writes a passive checkpoint rarely finds the log idle, and only then can the
 # next writer start it over: past this many frames (64 MB of 4 kB pages) the checkpointer
@@ -65,6 +66,8 @@ class PredictionRecord:
     latency_ms: float
     suggestions: Sequence[str]
     features: Mapping[str, float]
+    arm: str = "champion"  # champion or challenger: what the person saw; shadow: never shown
+    registry_version: int | None = None  # the registry's version of the model; None: not one
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,8 @@ class Store:
                     "latency_ms": record.latency_ms,
                     "suggestions": list(record.suggestions),
                     "features": dict(record.features),
+                    "arm": record.arm,
+                    "registry_version": record.registry_version,
                 },
             )
 
@@ -230,7 +235,7 @@ class Store:
         """The session's latest prediction, or None for a new session."""
         query = (
             select(predictions.c.request_id, predictions.c.score, predictions.c.suggestions)
-            .where(predictions.c.session_id == session_id)
+            .where(predictions.c.session_id == session_id, predictions.c.arm != SHADOW)
             .order_by(predictions.c.id.desc())
             .limit(1)
         )
@@ -269,7 +274,9 @@ class Store:
         """The ids of the suggestions that the score ``request_id`` showed, best first; None
         when no such score was logged."""
         query = (
-            select(predictions.c.suggestions).where(predictions.c.request_id == request_id).limit(1)
+            select(predictions.c.suggestions)
+            .where(predictions.c.request_id == request_id, predictions.c.arm != SHADOW)
+            .limit(1)
         )
         with self._connected("look up the request") as connection:
             row = connection.execute(query).first()

@@ -38,6 +38,9 @@ predictions = Table(
     Column("latency_ms", Float, nullable=False),
     Column("suggestions", JSON, nullable=False),  # the ids shown, best first
     Column("features", JSON, nullable=False),  # catalog feature name -> value
+    # champion or challenger (what the person saw), or shadow (scored, never shown)
+    Column("arm", String(16), nullable=False, server_default="champion"),
+    Column("registry_version", Integer, nullable=True),  # None: not from the registry
 )
 
 # A person's explicit word on a result or on one suggestion of it.
