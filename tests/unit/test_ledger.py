@@ -30,15 +30,20 @@ def test_reads_of_the_same_split_are_counted_and_others_are_not(tmp_path: Path) 
                           metrics={"roc_auc": 0.81}, commit="c2")  # fmt: skip
     assert again.nth == 2
     assert ledger.reads("f1", protocol) == 2
+    # Another validation fraction reads the same test part: it counts.
+    assert split_protocol({**CONFIG, "val_fraction": 0.2}) == protocol
+    old_entry = {**protocol, "val_fraction": 0.3}  # an entry written when the key was kept
+    ledger.record(reader="e", fingerprint="f1", protocol=old_entry, metrics={}, commit="c0")
+    assert ledger.reads("f1", protocol) == 3
     lines = (tmp_path / "sub" / "ledger.jsonl").read_text().splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert json.loads(lines[0])["metrics"] == {"roc_auc": 0.8}
     assert json.loads(lines[3])["commit"] == "c2"
 
 
 def test_a_protocol_without_its_keys_is_refused() -> None:
     with pytest.raises(ValueError, match="seed"):
-        split_protocol({"label": "x", "split": "time", "test_fraction": 0.2, "val_fraction": 0.1})
+        split_protocol({"label": "x", "split": "time", "test_fraction": 0.2})
 
 
 def test_a_malformed_line_is_named(tmp_path: Path) -> None:

@@ -24,8 +24,9 @@ from askwell.errors import InputError, OutputError
 
 # What decides which questions are the test split. Settings that only trim it (the
 # near-duplicate threshold) are left out on purpose: the trimmed test part is mostly the same
-# questions, already seen, and must count as read.
-PROTOCOL_KEYS = ("label", "split", "seed", "test_fraction", "val_fraction")
+# questions, already seen, and must count as read. So is the validation fraction: it moves the
+# line between train and validation, never the test part's (every split assigns test first).
+PROTOCOL_KEYS = ("label", "split", "seed", "test_fraction")
 
 
 def split_protocol(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,8 +80,12 @@ class TestLedger:
     def reads(self, fingerprint: str, protocol: Mapping[str, Any]) -> int:
         """How many times this test split has been read."""
         wanted = dict(protocol)
+        # Older entries may carry keys since left out of the protocol: compare on the wanted.
         return sum(
-            1 for e in self.entries() if e["fingerprint"] == fingerprint and e["protocol"] == wanted
+            1
+            for e in self.entries()
+            if e["fingerprint"] == fingerprint
+            and {k: e["protocol"].get(k) for k in wanted} == wanted
         )
 
     def record(
