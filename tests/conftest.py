@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -107,3 +112,55 @@ def default_model() -> Any:
     from askwell.models.bundle import default_bundle, load_bundle
 
     return load_bundle(default_bundle(), feature_names())[0]
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def serving(home: Path, *flags: str, timeout_s: float = 180) -> Iterator[tuple[int, Path]]:
+    """``askwell serve`` as a user starts it: on a free port, in ``home`` (no model registry
+    there, so the bundled model is served) with a fresh SQLite store, and without any
+    ASKWELL_* setting of the developer's shell. Yields its port and its log once /readyz
+    answers 200; stopped on exit."""
+    port, log = free_port(), home / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKWELL_")}
+    command = [sys.executable, "-m", "askwell", "serve", "--port", str(port)]
+    command += ["--database-url", f"sqlite:///{home}/askwell.db", *flags]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _ready(f"http://127.0.0.1:{port}"):
+            if process.poll() is not None:
+                pytest.fail(
+                    f"askwell serve exited with {process.returncode}; its output:\n"
+                    f"{log.read_text()}",
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"askwell serve not ready after {timeout_s} s; its output:\n{log.read_text()}",
+                    pytrace=False,
+                )
+            time.sleep(0.2)
+        yield port, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -5,14 +5,9 @@ scoring-processes metric saying what it measures."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +19,7 @@ from askwell.explain.predictor import Predictor
 from askwell.records import Question
 from askwell.serving.batch import score_file
 from askwell.serving.metrics import Metrics
-from tests.conftest import DUMPS, run_askwell
+from tests.conftest import DUMPS, run_askwell, serving
 
 TITLE = "How do I sort a list of tuples by the second item in Python?"
 NESTED_QUOTES = "> " * 1_000  # 2 kB of block quotes, each inside the one before
@@ -152,34 +147,9 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_without_the_banner(tmp_path:
     assert "askwell editor" not in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_still_serves_on_the_socket_it_checked(tmp_path: Path) -> None:
-    port = _free_port()
-    command = [sys.executable, "-m", "askwell", "serve", "--port", str(port)]
-    command += ["--database-url", f"sqlite:///{tmp_path / 'askwell.db'}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKWELL_")}
-    log = tmp_path / "serve.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink, stderr=sink)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except (urllib.error.URLError, OSError):
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.3)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(tmp_path) as (port, log):
+        pass  # it answered /readyz on the port it checked
     assert f"askwell editor: http://localhost:{port}/" in log.read_text()
 
 

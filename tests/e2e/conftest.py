@@ -3,13 +3,6 @@ ever downloaded): the web editor tested as a person uses it."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from askwell.store.db import Store
+from tests.conftest import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,58 +37,12 @@ class Server:
             store.engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``askwell serve`` on a free port with a fresh SQLite store, as a user starts it."""
     home = tmp_path_factory.mktemp("server")
-    port, log = _free_port(), home / "server.log"
-    database_url = f"sqlite:///{home}/askwell.db"
-    # A clean environment: no ASKWELL_* setting from the developer's shell, and a working
-    # folder without a model registry, so the bundled model is served.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKWELL_")}
-    command = [sys.executable, "-m", "askwell", "serve", "--port", str(port)]
-    command += ["--database-url", database_url, "--workers", "1"]
-    with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while not _ready(url):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"askwell serve exited with {process.returncode}; its output:\n"
-                    f"{log.read_text()}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"askwell serve not ready after {READY_TIMEOUT_S} s; its output:\n"
-                    f"{log.read_text()}",
-                    pytrace=False,
-                )
-            time.sleep(0.2)
-        yield Server(url, database_url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(home, "--workers", "1", timeout_s=READY_TIMEOUT_S) as (port, log):
+        yield Server(f"http://127.0.0.1:{port}", f"sqlite:///{home}/askwell.db", log)
 
 
 @pytest.fixture(scope="session")

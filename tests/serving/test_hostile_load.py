@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -26,6 +22,7 @@ from askwell.models.bundle import default_bundle
 from askwell.records import Question
 from askwell.serving.pool import ScoringPool
 from askwell.store.db import Store
+from tests.conftest import serving
 from tests.serving.conftest import client_for
 from tests.serving.test_api import BETTER, MESSY
 
@@ -88,12 +85,6 @@ def test_the_event_loop_process_never_parses_markdown(
     }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _healthz_ms(port: int) -> float:
     started = time.perf_counter()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
@@ -106,25 +97,7 @@ def test_healthz_answers_while_two_hostile_requests_are_scored(tmp_path: Path) -
     """``askwell serve --workers 2`` as shipped: two clients send 50 kB bodies back to back
     while /healthz is probed; every probe answers quickly, and every hostile request is
     scored (partly: the answer says so)."""
-    port = _free_port()
-    command = [sys.executable, "-m", "askwell", "serve", "--port", str(port), "--workers", "2"]
-    command += ["--database-url", f"sqlite:///{tmp_path / 'askwell.db'}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKWELL_")}
-    log = tmp_path / "serve.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink, stderr=sink)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
+    with serving(tmp_path, "--workers", "2") as (port, log):
         for _ in range(3):  # the first connections warm the server up
             _healthz_ms(port)
 
@@ -154,9 +127,6 @@ def test_healthz_answers_while_two_hostile_requests_are_scored(tmp_path: Path) -
             time.sleep(0.02)
         for c in clients:
             c.join()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     assert [s for s, _ in answers] == [200] * 2 * 2 * len(HOSTILE), log.read_text()
     assert all(not a["degraded"] and not a["extent"]["complete"] for _, a in answers)
     assert len(probes) >= 5

@@ -359,25 +359,10 @@ class ScoringService:
         scorer = model.scorer
         if isinstance(scorer, ScoringPool):
             reading = await scorer.submit_draft(job.draft)
-        elif isinstance(scorer, Predictor):
-            reading = await run_in_threadpool(scorer.score_draft, job.draft)
         else:
-            reading = await run_in_threadpool(score_draft, scorer.score, job.draft)
-        scored = reading.scored
-        record = PredictionRecord(
-            request_id=str(uuid.uuid4()),
-            session_id=job.session_id,
-            site=job.site,
-            model_name=model.name,
-            model_version=scored.model_version,
-            degraded=False,
-            score=scored.score,
-            band=scored.band,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            suggestions=[s.id for s in scored.suggestions],
-            features=scored.features,
-            arm=SHADOW,
-            registry_version=model.registry_version,
+            reading = await run_in_threadpool(_read, scorer, job.draft)
+        record = _record(
+            str(uuid.uuid4()), job.session_id, job.site, reading.scored, started, SHADOW, model
         )
         try:
             await run_in_threadpool(self.store.record_prediction, record)
@@ -393,9 +378,7 @@ class ScoringService:
         scorer = model.scorer
         if model.failure is None:
             try:
-                if isinstance(scorer, Predictor):
-                    return scorer.score_draft(draft), False
-                return score_draft(scorer.score, draft), False
+                return _read(scorer, draft), False
             except Exception:  # any failure of the model on this input: fall back, visibly
                 self._model_failed()
         return self._fallback(draft), True
@@ -426,20 +409,14 @@ class ScoringService:
                 self.store.previous_in_session(request.session_id) if request.session_id else None
             )
             self.store.record_prediction(
-                PredictionRecord(
-                    request_id=request_id,
-                    session_id=request.session_id,
-                    site=request.site,
-                    model_name="heuristic" if degraded else model.name,
-                    model_version=scored.model_version,
-                    degraded=degraded,
-                    score=scored.score,
-                    band=scored.band,
-                    latency_ms=(time.perf_counter() - started) * 1000,
-                    suggestions=[s.id for s in scored.suggestions],
-                    features=scored.features,
-                    arm=arm,
-                    registry_version=None if degraded else model.registry_version,
+                _record(
+                    request_id,
+                    request.session_id,
+                    request.site,
+                    scored,
+                    started,
+                    arm,
+                    None if degraded else model,
                 )
             )
             if previous is not None and request.session_id is not None:
@@ -507,6 +484,41 @@ class ScoringService:
             if not pool.alive:  # every request falls back until one is back
                 checks["model"] = "degraded: no scoring process is running; starting one"
         return checks
+
+
+def _read(scorer: Scorer, draft: Draft) -> Reading:
+    """A draft read and scored in this thread: by ``Predictor.score_draft``, or by any
+    other scorer's ``score`` (the fallback) after the same reading."""
+    if isinstance(scorer, Predictor):
+        return scorer.score_draft(draft)
+    return score_draft(scorer.score, draft)
+
+
+def _record(
+    request_id: str,
+    session_id: str | None,
+    site: str | None,
+    scored: Scored,
+    started: float,
+    arm: str,
+    model: ModelChoice | None,
+) -> PredictionRecord:
+    """The stored prediction of one scoring; ``model`` None: the rule-based fallback's."""
+    return PredictionRecord(
+        request_id=request_id,
+        session_id=session_id,
+        site=site,
+        model_name="heuristic" if model is None else model.name,
+        model_version=scored.model_version,
+        degraded=model is None,
+        score=scored.score,
+        band=scored.band,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        suggestions=[s.id for s in scored.suggestions],
+        features=scored.features,
+        arm=arm,
+        registry_version=None if model is None else model.registry_version,
+    )
 
 
 def followed(previous: list[str], showing: frozenset[str]) -> list[str]:
