@@ -130,13 +130,15 @@ def _ready(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def serving(home: Path, *flags: str, timeout_s: float = 180) -> Iterator[tuple[int, Path]]:
+def serving(
+    home: Path, *flags: str, timeout_s: float = 180, env: dict[str, str] | None = None
+) -> Iterator[tuple[int, Path]]:
     """``askwell serve`` as a user starts it: on a free port, in ``home`` (no model registry
     there, so the bundled model is served) with a fresh SQLite store, and without any
-    ASKWELL_* setting of the developer's shell. Yields its port and its log once /readyz
-    answers 200; stopped on exit."""
+    ASKWELL_* setting of the developer's shell but those in ``env``. Yields its port and its
+    log once /readyz answers 200; stopped on exit."""
     port, log = free_port(), home / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASKWELL_")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ASKWELL_")}, **(env or {})}
     command = [sys.executable, "-m", "askwell", "serve", "--port", str(port)]
     command += ["--database-url", f"sqlite:///{home}/askwell.db", *flags]
     with log.open("w") as out:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,20 +56,29 @@ class Setup:
 
 
 def _train(
-    dataset: Dataset, out: Path, ledger: Path, shuffle: bool, label: str = "good_answer_within_7d"
+    dataset: Dataset,
+    out: Path,
+    ledger: Path,
+    shuffle: bool,
+    label: str = "good_answer_within_7d",
+    **recipe: Any,
 ) -> Path:
-    """A small real model; with ``shuffle``, trained and calibrated on permuted labels (the
-    test part keeps its true labels), so it ranks no better than chance."""
+    """A small real model (``recipe``: TrainConfig fields changed); with ``shuffle``, trained
+    and calibrated on permuted labels (the test part keeps its true labels), so it ranks no
+    better than chance."""
     from askwell.models.train import TrainConfig, train
     from askwell.release import Fitted, fit, package, read_test
 
     config = TrainConfig(
-        label=label,
-        max_word_features=2000,
-        max_char_features=300,
-        n_boot=100,
-        slice_n_boot=100,
-        learning_fractions=(1.0,),
+        **{
+            "label": label,
+            "max_word_features": 2000,
+            "max_char_features": 300,
+            "n_boot": 100,
+            "slice_n_boot": 100,
+            "learning_fractions": (1.0,),
+            **recipe,
+        }
     )
     fitted = fit(dataset, config)
     if shuffle:
@@ -178,7 +188,15 @@ def test_the_gates_pass_for_a_model_against_itself(setup: Setup) -> None:
     gates = {g["name"]: g for g in report["gates"]}
     assert set(gates) == {"roc_auc", "slices", "calibration", "behaviour", "latency"}
     assert gates["roc_auc"]["value"] == 0.0  # identical scores: no difference in any resample
-    assert gates["behaviour"]["value"] == gates["behaviour"]["detail"]["reference"]["share"]
+    behaviour = gates["behaviour"]  # the same model: every share equal to the reference's
+    assert behaviour["value"] == 0.0 and behaviour["passed"]
+    assert {p: v["change"] for p, v in behaviour["detail"]["parts"].items()} == {
+        "contrast": 0.0,
+        "directional": 0.0,
+        "invariance": 0.0,
+    }
+    assert behaviour["detail"]["challenger"]["directional"]["n"] > 0
+    assert behaviour["detail"]["challenger"]["invariance"]["n"] > 0
     assert gates["latency"]["detail"]["n_questions"] == 20
     assert report["protocol"]["split"]["label"] == "good_answer_within_7d"
     assert report["protocol"]["n_test"] > 100
@@ -189,6 +207,7 @@ def test_the_gates_pass_for_a_model_against_itself(setup: Setup) -> None:
     assert entries[-1]["protocol"] == report["protocol"]["split"]
     assert report["test_read"]["nth"] == len(entries)  # the two trainings read it too
     assert "| roc_auc |" in (setup.root / "g2.gates.md").read_text()
+    assert "## Behaviour" in (setup.root / "g2.gates.md").read_text()
     assert setup.tracker().version_tags(2)[TAG_GATES] == "passed"
 
 

@@ -251,6 +251,14 @@ class ServeSettings(_Strict):
         description="shadow: requests waiting for the challenger, at most; more are dropped "
         "(and counted), never delaying an answer",
     )
+    shadow_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="shadow, with workers above 1: how much lower the OS priority (nice) of "
+        "the challenger's scoring processes is, so that they use only the CPU the answers "
+        "leave idle (0: the same priority). Canary's challenger answers people: never lowered",
+    )
     registry_poll_s: float = Field(
         10.0,
         ge=0,
@@ -349,8 +357,22 @@ class ModelsSettings(_Strict):
         0.0,
         ge=0,
         lt=1,
-        description="the share of contrast pairs ranked right may fall at most this far "
-        "below the champion's",
+        description="each share of the behaviour gate (contrast pairs ranked right, real "
+        "questions judged better than their worsened versions, neutral edits that barely "
+        "move the judgement) may fall at most this far below the champion's",
+    )
+    behaviour_questions: int = Field(
+        200,
+        ge=10,
+        description="behaviour gate: real test questions per edit (at most; a seeded "
+        "random choice among those the edit applies to)",
+    )
+    invariance_tolerance: float = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description="behaviour gate: a neutral edit (an identifier renamed, tags reordered, a "
+        "number in the code, a typo) must move the judgement by less than this",
     )
     latency_ratio: float = Field(
         1.5, ge=1, description="p99 scoring time, challenger / champion, measured side by side"
@@ -373,6 +395,49 @@ class ModelsSettings(_Strict):
         return token
 
 
+class RolloutSettings(_Strict):
+    """The rollout report (askwell models rollout-report): how much traffic a decision
+    needs, and the bounds that stop or hold a rollout."""
+
+    min_predictions: int = Field(
+        200, ge=1, description="canary predictions before the report decides"
+    )
+    min_sessions: int = Field(30, ge=1, description="canary editing sessions before it decides")
+    min_pairs: int = Field(
+        200, ge=1, description="shadow predictions paired with an answer before it decides"
+    )
+    max_degraded_increase: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="stop when the challenger's share of degraded answers exceeds the "
+        "champion's by more than this (the lower end of its interval)",
+    )
+    latency_ratio: float = Field(
+        1.5, ge=1, description="stop when p99 latency, challenger / champion, exceeds this"
+    )
+    min_agreement: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="shadow verdict agreement below this is flagged for a person to read",
+    )
+    feedback_margin: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="non-inferiority margin on the share of feedback saying helpful",
+    )
+    revision_margin: float = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="non-inferiority margin on the answer score gained per revision",
+    )
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples per interval")
+    seed: int = 0
+
+
 class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     profile: ProfileSettings = ProfileSettings()
@@ -381,6 +446,7 @@ class Settings(_Strict):
     serve: ServeSettings = ServeSettings()
     bundles: BundleSettings = BundleSettings()
     models: ModelsSettings = ModelsSettings()
+    rollout: RolloutSettings = RolloutSettings()
 
 
 def get_settings(

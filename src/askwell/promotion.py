@@ -7,8 +7,9 @@ a person's approval (``askwell models``).
    frozen evaluation protocol: the test part of a dataset split by the *reference's* recorded
    recipe, read once and recorded in the test ledger. Five gates: ROC AUC non-inferiority
    (paired bootstrap), no slice worse beyond a tolerance, calibration (ECE) within bound, the
-   contrast pairs of the behavioural suite, and p99 scoring latency relative to the
-   reference. :func:`write_gate_report` writes the report (JSON + Markdown);
+   behavioural checks (contrast pairs, directional edits and invariance edits of real test
+   questions, ``askwell.models.behaviour``) against the reference's, and p99 scoring latency
+   relative to the reference. :func:`write_gate_report` writes the report (JSON + Markdown);
    :func:`record_gates` tags the version with the outcome, bound to the bundle's SHA-256 and
    the reference's.
 3. :func:`approve`: who, when and why, for a version whose gates passed (tags + report).
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from askwell.config import ModelsSettings
-from askwell.errors import AskwellError, ConfigError, InputError, OutputError
+from askwell.errors import AskwellError, ConfigError, InputError
 from askwell.models.registry import (
     CHALLENGER,
     CHAMPION,
@@ -212,7 +213,7 @@ def run_gates(
         metrics={"roc_auc": auc_new, "reference_roc_auc": auc_ref},
     )
     gates += [
-        _behaviour(challenger, ref_model, settings),
+        _behaviour(challenger, ref_model, test.questions, settings),
         _latency(challenger, ref_model, test.questions, settings),
     ]
     return {
@@ -324,19 +325,55 @@ def _calibration(
     )
 
 
-def _behaviour(challenger: Predictor, ref: Predictor, settings: ModelsSettings) -> Gate:
-    from askwell.models.behaviour import contrast_check
+BEHAVIOUR_PARTS = ("contrast", "directional", "invariance")
 
-    new, old = contrast_check(challenger.judge), contrast_check(ref.judge)
-    threshold = old["share"] - settings.behaviour_tolerance
+
+def _behaviour(
+    challenger: Predictor,
+    ref: Predictor,
+    questions: Sequence[Question],
+    settings: ModelsSettings,
+) -> Gate:
+    """The three behavioural checks (``askwell.models.behaviour``) for both models, on the
+    same pairs: each share may fall at most ``behaviour_tolerance`` below the reference's.
+    A part no question gave a pair to (no test question has code, say) is not compared."""
+    from askwell.models.behaviour import contrast_check, directional_check, invariance_check
+
+    def checks(predictor: Predictor) -> dict[str, dict[str, Any]]:
+        n, seed = settings.behaviour_questions, settings.seed
+        return {
+            "contrast": contrast_check(predictor.judge),
+            "directional": directional_check(predictor.judge, questions, n, seed),
+            "invariance": invariance_check(
+                predictor.judge, questions, n, settings.invariance_tolerance, seed
+            ),
+        }
+
+    new, old = checks(challenger), checks(ref)
+    parts = {}
+    for part in BEHAVIOUR_PARTS:
+        a, b = new[part]["share"], old[part]["share"]
+        change = None if a is None or b is None else a - b
+        parts[part] = {"challenger": a, "reference": b, "change": change}
+    compared = {p: v["change"] for p, v in parts.items() if v["change"] is not None}
+    worst = min(compared, key=lambda p: compared[p])  # the contrast pairs always compare
     return Gate(
         "behaviour",
-        "share of the behavioural suite's contrast pairs ranked right (the well-asked "
-        "question above the flawed one), against the reference's",
-        new["share"],
-        threshold,
-        new["share"] >= threshold,
-        {"challenger": new, "reference": old},
+        "the worst change (challenger - reference) of three shares: contrast pairs ranked "
+        "right, real test questions judged better than their worsened versions (code "
+        "removed, question removed, a plea instead), neutral edits (identifier renamed, tags "
+        f"reordered, a number in the code, a typo) moving the judgement < "
+        f"{settings.invariance_tolerance:g}",
+        compared[worst],
+        -settings.behaviour_tolerance,
+        compared[worst] >= -settings.behaviour_tolerance,
+        {
+            "worst": worst,
+            "parts": parts,
+            "per_edit": settings.behaviour_questions,
+            "challenger": new,
+            "reference": old,
+        },
     )
 
 
@@ -378,17 +415,9 @@ def _latency(
 
 def write_gate_report(report: dict[str, Any], stem: Path) -> dict[str, Path]:
     """The report as ``STEM.gates.json`` and ``STEM.gates.md``; the paths, by kind."""
-    paths = {
-        "json": stem.parent / f"{stem.name}{JSON_SUFFIX}",
-        "markdown": stem.parent / f"{stem.name}.gates.md",
-    }
-    try:
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        paths["json"].write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        paths["markdown"].write_text(gate_markdown(report), encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"{stem.parent}: cannot write the gate report ({exc})") from None
-    return {k: p.resolve() for k, p in paths.items()}
+    from askwell.reports import write_report
+
+    return write_report(report, stem, "gates", gate_markdown(report))
 
 
 def gate_markdown(report: dict[str, Any]) -> str:
@@ -421,6 +450,9 @@ def gate_markdown(report: dict[str, Any]) -> str:
             f"| {gate['name']} | {value} | {bound} {gate['threshold']:.4f} | "
             f"{'pass' if gate['passed'] else '**FAIL**'} |"
         )
+    behaviour = next((g for g in report["gates"] if g["name"] == "behaviour"), None)
+    if behaviour is not None and "parts" in behaviour.get("detail", {}):
+        lines += ["", *_behaviour_markdown(behaviour["detail"])]
     lines += ["", "## Approval", ""]
     approval = report.get("approval")
     if approval:
@@ -430,6 +462,47 @@ def gate_markdown(report: dict[str, Any]) -> str:
     else:
         lines.append("Not approved yet (askwell models approve).")
     return "\n".join(lines) + "\n"
+
+
+_PART_NAMES = {
+    "contrast": "contrast pairs ranked right",
+    "directional": "worsened questions judged worse",
+    "invariance": "neutral edits that barely move it",
+}
+
+
+def _behaviour_markdown(detail: dict[str, Any]) -> list[str]:
+    """The behaviour gate's parts, and each edit's share, for both models."""
+
+    def share(check: dict[str, Any]) -> str:
+        if check["share"] is None:
+            return "— (0)"
+        return f"{check['share']:.3f} ({check['n']})"
+
+    def row(name: str, new: dict[str, Any], old: dict[str, Any]) -> str:
+        change = (
+            "—"
+            if new["share"] is None or old["share"] is None
+            else f"{new['share'] - old['share']:+.3f}"
+        )
+        return f"| {name} | {share(new)} | {share(old)} | {change} |"
+
+    new, old = detail["challenger"], detail["reference"]
+    lines = [
+        "## Behaviour",
+        "",
+        f"Shares (pairs); real test questions: at most {detail['per_edit']} per edit.",
+        "",
+        "| part / edit | challenger | reference | change |",
+        "|---|---:|---:|---:|",
+    ]
+    for part in BEHAVIOUR_PARTS:
+        lines.append(row(f"**{_PART_NAMES[part]}**", new[part], old[part]))
+        for edit in new[part].get("edits", {}):
+            lines.append(
+                row(f"&nbsp;&nbsp;{edit}", new[part]["edits"][edit], old[part]["edits"][edit])
+            )
+    return lines
 
 
 def record_gates(tracker: Tracker, report: dict[str, Any], paths: dict[str, Path]) -> None:

@@ -182,6 +182,12 @@ def test_shadow_scores_off_the_request_path_and_is_never_shown(
         assert {r["model_version"] for r in shadows} == {other_model.scorer.model_version}
         assert {r["registry_version"] for r in shadows} == {2}
         assert {r["session_id"] for r in shadows} == {"s-0", "s-1", "s-2"}
+        # Each names the answer it scored again (the rollout report pairs them), and keeps
+        # the headline beside the answer score, as the answers do.
+        assert sorted(r["shadow_of"] for r in shadows) == sorted(a["request_id"] for a in answers)
+        for row in _rows(tmp_path / "a.db"):
+            assert row["verdict"] and 0 <= row["closing_risk"] <= 1
+        assert {a["verdict"] for a in answers} == {r["verdict"] for r in shadows}
         # Never shown: no feedback on it, and a session's next revision follows its last
         # answer, not the shadow's.
         r = client.post(
@@ -308,6 +314,7 @@ def test_an_existing_database_gains_the_arm_columns(tmp_path: Path) -> None:
     assert migrate(store.engine) == head_revision()
     (row,) = store.rows("predictions")
     assert row["arm"] == "champion" and row["registry_version"] is None
+    assert row["closing_risk"] is None and row["verdict"] is None and row["shadow_of"] is None
     store.close()
 
 
@@ -337,3 +344,60 @@ def test_with_scoring_processes_a_promotion_moves_to_new_ones(
         assert after["score"] == pytest.approx(before["score"], abs=1e-12)  # the same weights
         assert client.get("/readyz").json()["scoring_processes"] == "2 of 2 running"
     tracker.set_alias("champion", 1)
+
+
+@pytest.mark.parametrize(("mode", "lower_by"), [("shadow", 7), ("canary", 0)])
+def test_the_shadow_scoring_processes_yield_the_cpu_and_the_canary_ones_do_not(
+    tmp_path: Path, registry: Registry, mode: str, lower_by: int
+) -> None:
+    """In shadow mode the challenger's scoring processes run ``serve.shadow_nice`` lower, so
+    they use only the CPU the answers leave idle; canary's answer people, at full priority."""
+    import os
+
+    from askwell.serving.pool import ScoringPool
+    from askwell.serving.service import load_challenger
+
+    settings = _settings(
+        tmp_path / "a.db", registry, mode=mode, challenger=registry.other, workers=2, shadow_nice=7
+    )
+    challenger = load_challenger(settings)
+    assert challenger is not None
+    pool = challenger.scorer
+    assert isinstance(pool, ScoringPool)
+    try:
+        pids = [p.process.pid for p in pool._all]
+        assert len(pids) == 2
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids if pid] == [
+            min(19, ours + lower_by)
+        ] * 2
+    finally:
+        pool.close()
+
+
+def test_a_shadow_challenger_from_the_registry_yields_the_cpu_too(
+    tmp_path: Path, registry: Registry
+) -> None:
+    """A challenger the reloader puts in service in shadow mode is started lower in priority,
+    as one loaded at start-up is."""
+    import os
+
+    from askwell.serving.pool import ScoringPool
+
+    tracker = registry.tracker()
+    settings = _settings(tmp_path / "a.db", registry, mode="shadow", workers=2, shadow_nice=5)
+    with TestClient(create_app(settings)) as client:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        assert service.challenger is None  # no challenger alias yet
+        tracker.set_alias("challenger", 2)
+        try:
+            outcome = client.app.state.reloader.check()  # type: ignore[attr-defined]
+        finally:
+            tracker.delete_alias("challenger")
+        assert outcome["challenger"].startswith("serving v2")
+        champion, challenger = service.model.scorer, service.challenger.scorer
+        assert isinstance(champion, ScoringPool) and isinstance(challenger, ScoringPool)
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        for pool, nice in ((champion, ours), (challenger, min(19, ours + 5))):
+            pids = [p.process.pid for p in pool._all]
+            assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids if pid] == [nice] * 2

@@ -3,6 +3,7 @@ gates, record a person's approval, promote, roll back (stages in ``askwell.promo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,8 @@ app = typer.Typer(
     help="The model lifecycle in the registry. `register` makes a bundle the `challenger`; "
     "`gates` judges it against the `champion` on the frozen evaluation protocol; a person "
     "`approve`s it; `promote` makes it the `champion` (the one it replaces becomes "
-    "`previous`); `rollback` returns to `previous`. Approve, promote and rollback change "
+    "`previous`); `rollback` returns to `previous`; `rollout-report` compares the arms of a "
+    "shadow or canary rollout from the prediction store. Approve, promote and rollback change "
     "what serves: they need the admin token (ASKWELL_MODELS__ADMIN_TOKEN).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -221,3 +223,77 @@ def rollback_command(
     console().print(
         f"champion → version {restored} (rolled back from version {demoted})", highlight=False
     )
+
+
+@app.command("rollout-report", cls=Command)
+@reports_errors
+def rollout_report_command(
+    database: str | None = typer.Option(
+        None,
+        "--database",
+        help="The prediction store's URL [default: serve.database_url].",
+        show_default=False,
+    ),
+    since: datetime | None = typer.Option(
+        None,
+        "--since",
+        help="Start of the window (UTC) [default: when the newest challenger version first "
+        "served].",
+        show_default=False,
+    ),
+    until: datetime | None = typer.Option(
+        None, "--until", help="End of the window (UTC) [default: now].", show_default=False
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Path stem of the report: STEM.rollout.json and STEM.rollout.md "
+        "[default: var/rollout/rollout-TIME].",
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Compare the arms of a shadow or canary rollout from the prediction store: agreement on
+    the same drafts (shadow), score and verdict differences, people's feedback and revision
+    improvements per arm (canary), failures and latency, each with a 95% interval; it ends
+    with a plain decision (wait, stop, hold, canary or promote). Thresholds: rollout.*
+    settings. It only reads: promotion stays `askwell models promote`."""
+    from askwell.rollout import (
+        Window,
+        default_window,
+        open_store,
+        rollout_report,
+        write_rollout_report,
+    )
+
+    settings = load_settings(config)
+    store = open_store(database or settings.serve.database_url)
+    try:
+        window = default_window(store)
+        if since is not None or until is not None:
+            window = Window(
+                _utc(since) if since is not None else window.since,
+                _utc(until) if until is not None else None,
+                "as asked (--since/--until)",
+            )
+        report = rollout_report(store, window, settings.rollout)
+    finally:
+        store.close()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    paths = write_rollout_report(report, out or Path("var") / "rollout" / f"rollout-{stamp}")
+    arms = report["arms"]
+    for arm, row in arms.items():
+        if row["predictions"]:
+            console().print(
+                f"  {arm:<11} {row['predictions']:>7} predictions, {row['sessions']:>5} "
+                f"sessions, p99 {row['latency_ms']['p99']:.1f} ms",
+                highlight=False,
+            )
+    decision = report["decision"]
+    console().print(f"[bold]{decision['action']}[/]: {decision['statement']}", highlight=False)
+    for kind, path in paths.items():
+        console().print(f"report ({kind}): {path}", highlight=False)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -381,20 +381,56 @@ def mean_ci(
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
+    groups: npt.ArrayLike | None = None,
 ) -> dict[str, float | int | None]:
     """The (weighted) mean of ``values`` (e.g. 0/1 outcomes: a share) with a seeded
-    percentile bootstrap ``1 - alpha`` interval, resampling the values; ``n`` beside it.
-    Value and bounds are None for no values."""
+    percentile bootstrap ``1 - alpha`` interval, resampling the values (or whole ``groups``:
+    e.g. the scores of one editing session are not independent); ``n`` beside it. Value and
+    bounds are None for no values."""
     _check_bootstrap(n_boot, alpha)
     v = np.asarray(values, dtype=np.float64)
     w = np.ones(v.size) if weights is None else np.asarray(weights, dtype=np.float64)
     if v.size == 0:
         return {"value": None, "low": None, "high": None, "n": 0}
-    means = np.array(
-        [np.average(v[i], weights=w[i]) for i in _resamples(v.size, n_boot, seed, None)]
-    )
+    means = _resampled_means(v, w, n_boot, seed, groups)
     low, high, _ = _percentile_interval(means, alpha)
     return {"value": float(np.average(v, weights=w)), "low": low, "high": high, "n": int(v.size)}
+
+
+def _resampled_means(
+    v: Floats, w: Floats, n_boot: int, seed: int, groups: npt.ArrayLike | None
+) -> Floats:
+    return np.array(
+        [np.average(v[i], weights=w[i]) for i in _resamples(v.size, n_boot, seed, groups)]
+    )
+
+
+def difference_ci(
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    groups_a: npt.ArrayLike | None = None,
+    groups_b: npt.ArrayLike | None = None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict[str, float | int | None]:
+    """mean(a) - mean(b) for two independent samples (e.g. the canary's sessions and the
+    champion's), with a percentile bootstrap interval: each sample resampled on its own (by
+    its ``groups`` when given), seeded. Value and bounds are None when either is empty."""
+    _check_bootstrap(n_boot, alpha)
+    va, vb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if va.size == 0 or vb.size == 0:
+        return {"value": None, "low": None, "high": None, "n_a": int(va.size), "n_b": int(vb.size)}
+    means_a = _resampled_means(va, np.ones(va.size), n_boot, seed, groups_a)
+    means_b = _resampled_means(vb, np.ones(vb.size), n_boot, seed + 1, groups_b)
+    low, high, _ = _percentile_interval(means_a - means_b, alpha)
+    return {
+        "value": float(va.mean() - vb.mean()),
+        "low": low,
+        "high": high,
+        "n_a": int(va.size),
+        "n_b": int(vb.size),
+    }
 
 
 def paired_bootstrap(

@@ -19,6 +19,9 @@ sending it.
 A process that dies is replaced in the background. Only the requests it held fall back to the
 rule-based scorer, like any model failure; a process found dead before it is given a question
 is passed over.
+
+A pool started with ``nice`` (the shadow challenger's) runs its processes at that much lower
+OS priority: they take only the CPU the answering processes leave idle.
 """
 
 from __future__ import annotations
@@ -66,11 +69,13 @@ def freeze_loaded() -> None:
     gc.freeze()
 
 
-def _serve(conn: Connection, bundle: str) -> None:
-    """A scoring process: load the bundle, say so, then answer questions until the server
-    closes its end of the pipe."""
+def _serve(conn: Connection, bundle: str, nice: int = 0) -> None:
+    """A scoring process: lower its priority by ``nice``, load the bundle, say so, then answer
+    questions until the server closes its end of the pipe."""
     # Ctrl+C reaches the whole process group; the server stops its scoring processes itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice > 0:  # before loading: a reload's model load must not slow the answers either
+        os.nice(nice)
     try:
         predictor = Predictor.load(Path(bundle))
     except Exception as exc:  # reported to the server, which decides what to do
@@ -123,12 +128,15 @@ class _Process:
 class ScoringPool:
     """``Predictor.score`` and ``score_draft`` in ``processes`` scoring processes, awaited
     on an event loop (``submit``, ``submit_draft``; one loop at a time); ``score`` is the
-    same for code outside any loop."""
+    same for code outside any loop. ``nice`` above 0 lowers its processes' OS priority by that
+    much (replacements too): for work that must only use CPU the rest of the server leaves
+    idle."""
 
-    def __init__(self, bundle: Path, processes: int, model_version: str) -> None:
+    def __init__(self, bundle: Path, processes: int, model_version: str, *, nice: int = 0) -> None:
         self.bundle = bundle
         self.processes = processes
         self.model_version = model_version
+        self.nice = nice
         self._context = multiprocessing.get_context("spawn")  # no copied locks or sockets
         # Everything runs on the loop except replacements (a thread) and close (any thread).
         self._lock = threading.Lock()
@@ -152,7 +160,10 @@ class ScoringPool:
         for _ in range(n):
             ours, theirs = self._context.Pipe()
             process = self._context.Process(
-                target=_serve, args=(theirs, str(self.bundle)), daemon=True, name="askwell-scorer"
+                target=_serve,
+                args=(theirs, str(self.bundle), self.nice),
+                daemon=True,
+                name="askwell-scorer",
             )
             process.start()
             theirs.close()  # the child's end: its EOF must reach us when the child dies

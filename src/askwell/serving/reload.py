@@ -16,7 +16,7 @@ from askwell.config import Settings
 from askwell.errors import AskwellError
 from askwell.serving.arms import CHALLENGER, CHAMPION
 from askwell.serving.pool import freeze_loaded
-from askwell.serving.service import ModelChoice, ScoringService, prepare
+from askwell.serving.service import ModelChoice, ScoringService, challenger_nice, prepare
 
 log = logging.getLogger("askwell.serving")
 
@@ -69,6 +69,13 @@ class Reloader:
         except AskwellError as exc:
             log.error("the registry's %s alias could not be read: %s", arm, exc)
             return f"registry unreadable: {exc}"
+        if wanted is None and arm == CHALLENGER and serving is not None:
+            # The alias is gone (promoted, or removed): its model leaves the canary or the
+            # shadow; left there, a champion rolled back would still answer a share of people.
+            service.retire_challenger()
+            self._settled(arm)
+            metrics.reloads.labels(arm, "ok").inc()
+            return "none"
         if wanted is None or wanted == serving:
             self._settled(arm)
             return _serving(current)
@@ -77,7 +84,11 @@ class Reloader:
         try:
             path = tracker.version_bundle(wanted)  # its checksum, as registered
             fresh = prepare(
-                path, f"registry {arm} v{wanted} ({path})", wanted, self.settings.serve.workers
+                path,
+                f"registry {arm} v{wanted} ({path})",
+                wanted,
+                self.settings.serve.workers,
+                nice=challenger_nice(self.settings) if arm == CHALLENGER else 0,
             )
         except Exception as exc:  # any failure to load or score: the previous model serves on
             self._refused[arm] = wanted

@@ -106,10 +106,22 @@ def load_challenger(settings: Settings) -> ModelChoice | None:
                 log.error("no challenger: %s", problem)
             return None
     try:
-        return prepare(bundle, f"{CHALLENGER} ({bundle})", version, settings.serve.workers)
+        return prepare(
+            bundle,
+            f"{CHALLENGER} ({bundle})",
+            version,
+            settings.serve.workers,
+            nice=challenger_nice(settings),
+        )
     except Exception as exc:  # any failure to load or score: no challenger, said why
         log.error("challenger %s not served: %s", bundle, exc)
         return None
+
+
+def challenger_nice(settings: Settings) -> int:
+    """How much lower the challenger's scoring processes run: ``serve.shadow_nice`` in shadow
+    mode, where it only repeats work already answered; 0 in canary mode, where it answers."""
+    return settings.serve.shadow_nice if settings.serve.mode == "shadow" else 0
 
 
 def _registered(settings: Settings, alias: str) -> tuple[Path | None, int | None, str | None]:
@@ -140,10 +152,12 @@ SMOKE = Draft(
 )
 
 
-def prepare(bundle: Path, source: str, registry_version: int | None, workers: int) -> ModelChoice:
+def prepare(
+    bundle: Path, source: str, registry_version: int | None, workers: int, *, nice: int = 0
+) -> ModelChoice:
     """The model at ``bundle``, verified (``load_bundle`` refuses an unsigned or altered
     one), smoke-scored in this process and, with ``workers`` above 1, in scoring processes
-    of its own; raises when any of that fails."""
+    of its own, ``nice`` lower in priority; raises when any of that fails."""
     predictor = Predictor.load(bundle)
     _smoke(predictor.score_draft(SMOKE))
     choice = ModelChoice(
@@ -151,7 +165,7 @@ def prepare(bundle: Path, source: str, registry_version: int | None, workers: in
     )
     n = processes(workers)
     if n > 1:
-        pool = ScoringPool(bundle, n, predictor.model_version)
+        pool = ScoringPool(bundle, n, predictor.model_version, nice=nice)
         try:
             _smoke(asyncio.run(pool.submit_draft(SMOKE)))  # off any loop: a thread's own
         except BaseException:
@@ -188,6 +202,7 @@ class _ShadowJob:
     draft: Draft
     session_id: str | None
     site: str | None
+    request_id: str  # of the answer the champion gave
 
 
 class ScoringService:
@@ -251,6 +266,14 @@ class ScoringService:
         self._show(arm, model)
         log.info("%s now serves %s", arm, model.source)
 
+    def retire_challenger(self) -> None:
+        """No challenger any more: the champion answers every session, nothing shadows it."""
+        old, self.challenger = self.challenger, None
+        if old is not None:
+            self._unshow(CHALLENGER, old)
+            retire(old)
+            log.info("the challenger %s no longer serves", old.source)
+
     def _labels(self, arm: str, model: ModelChoice) -> tuple[str, str, str]:
         version = "" if model.registry_version is None else str(model.registry_version)
         return arm, version, model.scorer.model_version
@@ -304,13 +327,13 @@ class ScoringService:
             answer = await run_in_threadpool(
                 self._answer, request, reading, degraded, started, arm, model
             )
-        self._offer_shadow(request)
+        self._offer_shadow(request, answer.request_id)
         return answer
 
     def score(self, request: api.ScoreRequest) -> api.ScoreResponse:
         arm, model = self.arm_for(request.session_id)
         answer = self._score_with(request, arm, model)
-        self._offer_shadow(request)
+        self._offer_shadow(request, answer.request_id)
         return answer
 
     def _score_with(
@@ -345,24 +368,43 @@ class ScoringService:
 
     # -- shadow
 
-    def _offer_shadow(self, request: api.ScoreRequest) -> None:
+    def _offer_shadow(self, request: api.ScoreRequest, request_id: str) -> None:
         challenger = self.challenger
         if self.mode == "shadow" and challenger is not None and challenger.failure is None:
-            self.shadow.offer(_ShadowJob(self.draft(request), request.session_id, request.site))
+            job = _ShadowJob(self.draft(request), request.session_id, request.site, request_id)
+            self.shadow.offer(job)
 
     async def _shadow(self, job: _ShadowJob) -> None:
-        """The challenger's score of a request already answered: logged as arm "shadow"."""
+        """The challenger's score of a request already answered: logged as arm "shadow",
+        naming that answer. A failure of the challenger is logged as a degraded prediction
+        (the fallback's, as an answer would have been): the rollout report counts it."""
         model = self.challenger
         if model is None or model.failure is not None:
             return
         started = time.perf_counter()
         scorer = model.scorer
-        if isinstance(scorer, ScoringPool):
-            reading = await scorer.submit_draft(job.draft)
-        else:
-            reading = await run_in_threadpool(_read, scorer, job.draft)
+        used: ModelChoice | None = model
+        try:
+            if isinstance(scorer, ScoringPool):
+                reading = await scorer.submit_draft(job.draft)
+            else:
+                reading = await run_in_threadpool(_read, scorer, job.draft)
+        except Exception:  # the shadow never takes the server down
+            log.exception("the shadow challenger failed on a request")
+            self.metrics.errors.labels("shadow").inc()
+            reading, used = (
+                await run_in_threadpool(score_draft, self.fallback.score, job.draft),
+                None,
+            )
         record = _record(
-            str(uuid.uuid4()), job.session_id, job.site, reading.scored, started, SHADOW, model
+            str(uuid.uuid4()),
+            job.session_id,
+            job.site,
+            reading.scored,
+            started,
+            SHADOW,
+            used,
+            shadow_of=job.request_id,
         )
         try:
             await run_in_threadpool(self.store.record_prediction, record)
@@ -502,6 +544,8 @@ def _record(
     started: float,
     arm: str,
     model: ModelChoice | None,
+    *,
+    shadow_of: str | None = None,
 ) -> PredictionRecord:
     """The stored prediction of one scoring; ``model`` None: the rule-based fallback's."""
     return PredictionRecord(
@@ -518,6 +562,9 @@ def _record(
         features=scored.features,
         arm=arm,
         registry_version=None if model is None else model.registry_version,
+        closing_risk=scored.closing_risk,
+        verdict=scored.verdict or None,
+        shadow_of=shadow_of,
     )
 
 

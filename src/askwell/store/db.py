@@ -68,6 +68,9 @@ class PredictionRecord:
     features: Mapping[str, float]
     arm: str = "champion"  # champion or challenger: what the person saw; shadow: never shown
     registry_version: int | None = None  # the registry's version of the model; None: not one
+    closing_risk: float | None = None  # None: no closing model
+    verdict: str | None = None
+    shadow_of: str | None = None  # a shadow prediction: the request it scored again
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,9 @@ class Store:
                     "features": dict(record.features),
                     "arm": record.arm,
                     "registry_version": record.registry_version,
+                    "closing_risk": record.closing_risk,
+                    "verdict": record.verdict,
+                    "shadow_of": record.shadow_of,
                 },
             )
 

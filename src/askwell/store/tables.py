@@ -27,7 +27,7 @@ predictions = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("request_id", String(36), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("session_id", String(64), nullable=True, index=True),
     Column("site", String(200), nullable=True),
     Column("model_name", String(200), nullable=False),
@@ -41,6 +41,11 @@ predictions = Table(
     # champion or challenger (what the person saw), or shadow (scored, never shown)
     Column("arm", String(16), nullable=False, server_default="champion"),
     Column("registry_version", Integer, nullable=True),  # None: not from the registry
+    # The headline it showed: the closing risk (None without a closing model) and the verdict.
+    Column("closing_risk", Float, nullable=True),
+    Column("verdict", String(40), nullable=True),
+    # A shadow prediction: the request_id of the answer it scored again.
+    Column("shadow_of", String(36), nullable=True, index=True),
 )
 
 # A person's explicit word on a result or on one suggestion of it.
