@@ -252,12 +252,13 @@ class ServeSettings(_Strict):
         "(and counted), never delaying an answer",
     )
     shadow_nice: int = Field(
-        10,
+        19,
         ge=0,
         le=19,
         description="shadow, with workers above 1: how much lower the OS priority (nice) of "
         "the challenger's scoring processes is, so that they use only the CPU the answers "
-        "leave idle (0: the same priority). Canary's challenger answers people: never lowered",
+        "leave idle (19, the lowest: the closest to that; 0: the same priority). Canary's "
+        "challenger answers people: never lowered",
     )
     registry_poll_s: float = Field(
         10.0,

@@ -1,31 +1,32 @@
 """Serving is its own artifact: a scoring process loads weights and vocabularies and imports
-no training code, no dataset code, no MLflow, and nothing that needs pandas or pyarrow.
+no training code, no dataset code, no MLflow, no pandas and no pyarrow.
 
-The process runs ``serving.pool._serve`` (what each scoring process runs) on the shipped
-bundles and scores a draft. scikit-learn imports pandas whenever pandas is installed
-(``sklearn/utils/fixes.py``: ``try: import pandas``, reached from ``import sklearn``), and
-pandas imports pyarrow, so in this environment, which has them for training, they are in
-``sys.modules`` all the same: the second run makes them impossible to import and checks
-that scoring gives the same numbers without them.
+scikit-learn imports pandas whenever pandas is installed (``sklearn/utils/fixes.py``:
+``try: import pandas``, reached from ``import sklearn``), and this environment has it for
+training; so a scoring process starts by refusing them (``serving.scoring_process``), and
+scikit-learn goes on without. The script below does what a scoring process does, refusals
+first, on the shipped bundles, and reports ``sys.modules``; run without the refusals
+(pandas loaded), it must give the very same numbers. A real pool's processes are checked
+too, by the shared libraries mapped into them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 _SCRIPT = """
 import json, sys, threading
 from multiprocessing import Pipe
 
-if sys.argv[1] == "without-pandas":
-    class Refuse:
-        def find_spec(self, name, path=None, target=None):
-            if name.partition(".")[0] in ("pandas", "pyarrow"):
-                raise ImportError(f"{name} is not installed here")
-            return None
-    sys.meta_path.insert(0, Refuse())
+if sys.argv[1] == "as-served":  # what scoring_process.run does before anything else
+    from askwell.serving import scoring_process
+    scoring_process.refuse()
 
 from askwell.explain.predictor import Draft
 from askwell.models.bundle import default_bundle
@@ -73,19 +74,50 @@ def _top(modules: list[str]) -> set[str]:
     return {m.partition(".")[0] for m in modules} | set(modules)
 
 
-def test_a_scoring_process_imports_no_training_code() -> None:
-    plain = _run("plain")
-    loaded = _top(plain["modules"])
-    assert not loaded & set(NEVER), sorted(loaded & set(NEVER))
-    assert not {m for m in plain["modules"] if m.startswith("askwell.data.")} - {
+def test_a_scoring_process_imports_no_training_code_and_no_pandas() -> None:
+    served = _run("as-served")
+    loaded = _top(served["modules"])
+    assert not loaded & {"pandas", "pyarrow", *NEVER}, sorted(loaded & {"pandas", *NEVER})
+    assert not {m for m in served["modules"] if m.startswith("askwell.data.")} - {
         "askwell.data._html",
         "askwell.data.text",
     }  # reading a question's HTML, nothing of the dataset
-    sklearn = _run(
-        "plain", "import json, sys, sklearn; print(json.dumps({'modules': sorted(sys.modules)}))"
-    )
-    if "pandas" not in _top(sklearn["modules"]):  # a scikit-learn that no longer imports it
-        assert not loaded & {"pandas", "pyarrow"}
-    without = _run("without-pandas")
-    assert not _top(without["modules"]) & {"pandas", "pyarrow", *NEVER}
-    assert without["scores"] == plain["scores"]
+    plain = _run("with-pandas")  # as it would be without the refusals
+    assert "pandas" in _top(plain["modules"])  # so the refusals are what keeps it out
+    assert served["scores"] == plain["scores"]
+
+
+def _mapped(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_pools_processes_load_no_pandas_or_pyarrow() -> None:
+    """The processes a real pool spawns: no pandas or pyarrow library is mapped into them,
+    while this process (which imported pandas) shows them, so the check can see them."""
+    import pandas  # noqa: F401
+
+    from askwell.explain.predictor import Predictor
+    from askwell.models.bundle import default_bundle
+    from askwell.serving.pool import ScoringPool
+
+    assert "/pandas/" in _mapped(os.getpid())
+    bundle = default_bundle()
+    pool = ScoringPool(bundle, 1, Predictor.load(bundle).model_version)
+    try:
+        assert pool.alive == 1
+        (process,) = [p.process for p in pool._all]
+        assert process.pid is not None
+        maps = _mapped(process.pid)
+        assert "/sklearn/" in maps  # the model is loaded there
+        assert "/pandas/" not in maps and "/pyarrow/" not in maps
+    finally:
+        pool.close()
+
+
+def test_a_refused_module_raises_as_if_not_installed() -> None:
+    from askwell.serving.scoring_process import RefusedImports
+
+    finder = RefusedImports(["pandas"])
+    with pytest.raises(ImportError, match="not imported in a scoring process"):
+        finder.find_spec("pandas.core.frame")
+    assert finder.find_spec("pandasx") is None and finder.find_spec("numpy") is None

@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 from askwell.errors import AskwellError
 from askwell.explain.predictor import Draft, Predictor, Reading, Scored
 from askwell.records import Question
+from askwell.serving import scoring_process
 
 T = TypeVar("T")
 log = logging.getLogger("askwell.serving")
@@ -70,8 +71,9 @@ def freeze_loaded() -> None:
 
 
 def _serve(conn: Connection, bundle: str, nice: int = 0) -> None:
-    """A scoring process: lower its priority by ``nice``, load the bundle, say so, then answer
-    questions until the server closes its end of the pipe."""
+    """A scoring process (started by ``scoring_process.run``, which first refuses pandas,
+    MLflow and the training code): lower its priority by ``nice``, load the bundle, say so,
+    then answer questions until the server closes its end of the pipe."""
     # Ctrl+C reaches the whole process group; the server stops its scoring processes itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if nice > 0:  # before loading: a reload's model load must not slow the answers either
@@ -160,7 +162,7 @@ class ScoringPool:
         for _ in range(n):
             ours, theirs = self._context.Pipe()
             process = self._context.Process(
-                target=_serve,
+                target=scoring_process.run,
                 args=(theirs, str(self.bundle), self.nice),
                 daemon=True,
                 name="askwell-scorer",
