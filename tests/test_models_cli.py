@@ -339,3 +339,26 @@ def test_every_models_command_has_help(command: str) -> None:
     result = CliRunner().invoke(app, ["models", *command.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "Usage: askwell models" in result.output
+
+
+def test_a_trained_bundle_carries_its_reference_and_one_from_before_can_gain_it(
+    setup: Setup,
+) -> None:
+    """The drift monitor's reference, written at training; recomputed by ``askwell bundles
+    reference`` for a bundle without one, from the same split: the same numbers."""
+    import dataclasses
+
+    from askwell.models.bundle import load_bundle, read_info, save_bundle
+
+    model, info = load_bundle(setup.good)
+    reference = info.reference
+    assert reference["n"] == info.training["validation_slices"]["calibrate"]
+    assert set(reference["outputs"]) == {"score", "band"}
+    assert len(reference["features"]) == len(info.feature_schema)
+    before = setup.root / "before-references.askwell"
+    save_bundle(before, model, dataclasses.replace(info, reference={}))
+    result = _askwell(setup, "bundles", "reference", str(before), str(setup.dataset))
+    assert result.exit_code == 0, result.output
+    assert read_info(before).reference == reference
+    other = _askwell(setup, "bundles", "reference", str(before), str(setup.root))
+    assert other.exit_code == 2 and "Traceback" not in other.output

@@ -439,6 +439,39 @@ class RolloutSettings(_Strict):
     seed: int = 0
 
 
+class MonitorSettings(_Strict):
+    """Drift and health monitoring of the prediction log (askwell monitor): windows, and the
+    thresholds that raise an alert."""
+
+    window_hours: float = Field(24, gt=0, le=24 * 366, description="width of a window")
+    min_n: int = Field(
+        100, ge=1, description="predictions a window needs to be judged (fewer: reported only)"
+    )
+    psi_alert: float = Field(
+        0.25, gt=0, description="a drift alert needs a PSI at least this large"
+    )
+    p_value: float = Field(0.01, gt=0, lt=1, description="... and its test's p-value below this")
+    max_degraded_rate: float = Field(
+        0.05, ge=0, le=1, description="alert when more answers than this came from the fallback"
+    )
+    max_latency_p99_ms: float = Field(
+        1000, gt=0, description="alert when a window's p99 latency exceeds this"
+    )
+    min_feedback: int = Field(
+        20, ge=1, description="feedback a suggestion rule needs before its share is judged"
+    )
+    max_not_helpful: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="alert when more of a rule's feedback than this says not helpful",
+    )
+    webhook_url: str | None = Field(
+        None, description="POST the alerts (JSON) here when a run raises any; unset: none"
+    )
+    webhook_timeout_s: float = Field(5, gt=0, le=60)
+
+
 class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     profile: ProfileSettings = ProfileSettings()
@@ -448,6 +481,7 @@ class Settings(_Strict):
     bundles: BundleSettings = BundleSettings()
     models: ModelsSettings = ModelsSettings()
     rollout: RolloutSettings = RolloutSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
 
 def get_settings(

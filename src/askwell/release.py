@@ -105,6 +105,7 @@ def package(fitted: Fitted, evaluation: dict[str, Any], out: Path) -> Path:
         config=fitted.training["config"],
         metrics=headline(evaluation),
         training=fitted.training,
+        reference=fitted.result.reference,
     )
     return save_bundle(out, fitted.result.model, info)
 

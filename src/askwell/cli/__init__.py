@@ -12,6 +12,7 @@ from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
 from askwell.cli import labels as labels_cli
 from askwell.cli import models as models_cli
+from askwell.cli import monitor as monitor_cli
 from askwell.cli import score as score_cli
 from askwell.cli import serve as serve_cli
 from askwell.cli import train as train_cli
@@ -37,6 +38,7 @@ app.command("serve", cls=Command)(serve_cli.serve_command)
 app.add_typer(experiments_cli.app, name="experiments")
 app.add_typer(models_cli.app, name="models")
 app.add_typer(bundles_cli.app, name="bundles")
+app.add_typer(monitor_cli.app, name="monitor")
 
 
 def _version(value: bool) -> None:

@@ -86,3 +86,35 @@ def convert_command(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command("reference", cls=Command)
+@reports_errors
+def reference_command(
+    bundle: Path = typer.Argument(
+        ..., help="A trained bundle (*.askwell) askwell trusts.", dir_okay=False, show_default=False
+    ),
+    dataset: Path = typer.Argument(
+        ...,
+        help="The dataset folder it was trained on (askwell ingest).",
+        file_okay=False,
+        show_default=False,
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Add the drift monitor's reference to a bundle trained before bundles carried one:
+    the distributions of the catalog features and of the model's output on its calibrating
+    questions, recomputed from its own dataset split by its recorded recipe. The bundle is
+    rewritten in place (its model unchanged) and signed with this deployment's key."""
+    from askwell.data.dataset import Dataset
+    from askwell.models.bundle import signing_key
+    from askwell.monitoring.reference import add_reference
+
+    key = signing_key(load_settings(config).bundles)
+    reference = add_reference(bundle, Dataset.open(dataset), key)
+    outputs = ", ".join(reference["outputs"])
+    console().print(
+        f"{bundle}: reference of {len(reference['features'])} features and {outputs} on "
+        f"{reference['n']} calibrating questions added",
+        highlight=False,
+    )

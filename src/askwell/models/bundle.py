@@ -79,6 +79,9 @@ class BundleInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     # How it was trained: parameters, validation scores, split sizes, learning curve.
     training: dict[str, Any] = field(default_factory=dict)
+    # What serving logs, on the calibration questions: the drift monitor's reference
+    # (askwell.monitoring.reference); {} in bundles from before it.
+    reference: dict[str, Any] = field(default_factory=dict)
     code_version: str = field(default_factory=code_version)
     format_version: int = FORMAT_VERSION
 

@@ -38,6 +38,7 @@ from askwell.models.metrics import choose_threshold
 from askwell.models.quality import MeanEstimator as MeanEstimator
 from askwell.models.quality import QualityModel as QualityModel
 from askwell.models.reasons import ReasonModel, fit_reasons
+from askwell.monitoring.reference import model_reference
 from askwell.records import Question
 
 ModelKind = Literal["logreg", "lightgbm", "blend"]
@@ -173,6 +174,8 @@ class TrainResult:
     reason_macro_f1: dict[str, float] = field(default_factory=dict)  # per candidate, on val
     # Validation questions that chose the hyperparameters and that calibrated.
     validation_slices: dict[str, int | bool] = field(default_factory=dict)
+    # What serving logs, on the calibrating questions: the drift monitor's reference.
+    reference: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -345,7 +348,10 @@ def train(data: PreparedData, config: TrainConfig, reasons: bool = True) -> Trai
             (config.verdict_multiples[0], config.verdict_multiples[1]),
         )  # fmt: skip
     slices = {"choose": len(val_part.y), "calibrate": len(calibration.y), "shared": shared}
-    return TrainResult(model, config, scores, reason_scores, slices)
+    reference = model_reference(
+        model, calibration.questions, _ensure_catalog(calibration), calibration.y
+    )
+    return TrainResult(model, config, scores, reason_scores, slices, reference)
 
 
 def _calibrate(

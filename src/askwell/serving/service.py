@@ -564,6 +564,7 @@ def _record(
         registry_version=None if model is None else model.registry_version,
         closing_risk=scored.closing_risk,
         verdict=scored.verdict or None,
+        closing_version=scored.closing_version,
         shadow_of=shadow_of,
     )
 

@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from askwell.store.errors import StoreError as StoreError
 from askwell.store.sqlite_files import SqliteFiles
-from askwell.store.tables import feedback, predictions, revisions
+from askwell.store.tables import feedback, monitor_runs, predictions, revisions
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SHADOW = "shadow"  # the arm of predictions scored off the request path and never shown
@@ -70,6 +70,7 @@ class PredictionRecord:
     registry_version: int | None = None  # the registry's version of the model; None: not one
     closing_risk: float | None = None  # None: no closing model
     verdict: str | None = None
+    closing_version: str | None = None
     shadow_of: str | None = None  # a shadow prediction: the request it scored again
 
 
@@ -233,6 +234,7 @@ class Store:
                     "registry_version": record.registry_version,
                     "closing_risk": record.closing_risk,
                     "verdict": record.verdict,
+                    "closing_version": record.closing_version,
                     "shadow_of": record.shadow_of,
                 },
             )
@@ -306,9 +308,43 @@ class Store:
             )
             return int(result.scalar_one())
 
+    def record_monitor_run(self, run_at: datetime, windows: Sequence[Mapping[str, Any]]) -> None:
+        """Stores the windows of one monitoring run, in one transaction."""
+        rows = [
+            {
+                "run_at": run_at,
+                "window_start": datetime.fromisoformat(w["start"]),
+                "window_end": datetime.fromisoformat(w["end"]),
+                "n": int(w["n"]),
+                "alerts": len(w["alerts"]),
+                "result": dict(w),
+            }
+            for w in windows
+        ]
+        if not rows:
+            return
+        with self._writing("store the monitoring results") as connection:
+            connection.execute(insert(monitor_runs), rows)
+
+    def latest_monitor_run(self) -> list[dict[str, Any]]:
+        """The windows of the latest monitoring run, oldest first ([] before the first)."""
+        latest = select(func.max(monitor_runs.c.run_at)).scalar_subquery()
+        query = (
+            select(monitor_runs.c.result)
+            .where(monitor_runs.c.run_at == latest)
+            .order_by(monitor_runs.c.window_start)
+        )
+        with self._connected("read the monitoring results") as connection:
+            return [dict(r[0]) for r in connection.execute(query)]
+
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of ``table``, oldest first (for tests, reports and exports)."""
-        tables = {"predictions": predictions, "feedback": feedback, "revisions": revisions}
+        tables = {
+            "predictions": predictions,
+            "feedback": feedback,
+            "revisions": revisions,
+            "monitor_runs": monitor_runs,
+        }
         chosen = tables[table]
         with self._connected(f"read the {table}") as connection:
             result = connection.execute(select(chosen).order_by(chosen.c.id))

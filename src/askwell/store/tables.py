@@ -44,6 +44,7 @@ predictions = Table(
     # The headline it showed: the closing risk (None without a closing model) and the verdict.
     Column("closing_risk", Float, nullable=True),
     Column("verdict", String(40), nullable=True),
+    Column("closing_version", String(300), nullable=True),  # the closing model's
     # A shadow prediction: the request_id of the answer it scored again.
     Column("shadow_of", String(36), nullable=True, index=True),
 )
@@ -73,4 +74,17 @@ revisions = Table(
     Column("score_after", Float, nullable=False),
     Column("followed", JSON, nullable=False),  # suggestion ids
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per window of a monitoring run (askwell monitor): what it found, and its alerts.
+monitor_runs = Table(
+    "monitor_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("alerts", Integer, nullable=False),
+    Column("result", JSON, nullable=False),  # the window, as askwell.monitoring.monitor gives it
 )
