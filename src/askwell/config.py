@@ -466,6 +466,18 @@ class MonitorSettings(_Strict):
         le=1,
         description="alert when more of a rule's feedback than this says not helpful",
     )
+    auc_drop: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="late outcomes: alert when a month's ROC AUC is this far below the "
+        "model's test AUC (and its whole interval below it)",
+    )
+    max_ece: float = Field(
+        0.1, gt=0, le=1, description="late outcomes: alert when a month's ECE exceeds this"
+    )
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples per interval")
+    seed: int = 0
     webhook_url: str | None = Field(
         None, description="POST the alerts (JSON) here when a run raises any; unset: none"
     )

@@ -111,3 +111,75 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command("outcomes", cls=Command)
+@reports_errors
+def outcomes_command(
+    scores: Path = typer.Argument(
+        ...,
+        help="A file written by askwell score (its rows carry site and id).",
+        dir_okay=False,
+        show_default=False,
+    ),
+    dataset: Path = typer.Argument(
+        ...,
+        help="A newer dataset (askwell ingest of a later dump, or the closing data) holding "
+        "the outcomes.",
+        file_okay=False,
+        show_default=False,
+    ),
+    label: str = typer.Option(
+        "closed",
+        "--label",
+        help="The outcome: closed (predicted by the closing risk) or the answer model's "
+        "label (predicted by the score).",
+    ),
+    bundle: Path | None = typer.Option(
+        None,
+        "--bundle",
+        help="The answer model whose test ROC AUC is the reference [default: what askwell "
+        "serve loads].",
+        dir_okay=False,
+        show_default=False,
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Path stem: STEM.outcomes.json and STEM.outcomes.md "
+        "[default: var/monitor/outcomes-TIME].",
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Join questions scored in batch with the outcomes that arrived since (a newer dump, or
+    close dates), by site and id; per month of posting: ROC AUC with a 95% interval,
+    calibration error, the outcome's rate. Alerts when a month falls below the model's test
+    AUC by monitor.auc_drop or its calibration error exceeds monitor.max_ece; exits 1 then."""
+    from askwell.data.dataset import Dataset
+    from askwell.monitoring.monitor import post_alerts, reference_auc
+    from askwell.monitoring.outcomes import outcomes_report
+    from askwell.monitoring.report import outcomes_markdown
+    from askwell.reports import write_report
+
+    settings = load_settings(config, **({"serve.bundle": bundle} if bundle else {}))
+    result = outcomes_report(
+        scores, Dataset.open(dataset), label, settings.monitor, reference_auc(settings, label)
+    )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stem = out or Path("var") / "monitor" / f"outcomes-{stamp}"
+    paths = write_report(result, stem, "outcomes", outcomes_markdown(result))
+    console().print(
+        f"{result['joined']} of {result['scored']} scored questions found in the dataset, "
+        f"{result['known']} with a known outcome, over {len(result['performance'])} months; "
+        f"{len(result['alerts'])} alerts",
+        highlight=False,
+    )
+    for alert in result["alerts"]:
+        console().print(f"  [bold red]alert[/] {alert['message']}", highlight=False)
+    if result["alerts"] and settings.monitor.webhook_url:
+        post_alerts(result, settings.monitor.webhook_url, settings.monitor.webhook_timeout_s)
+    for kind, path in paths.items():
+        console().print(f"results ({kind}): {path}", highlight=False)
+    if result["alerts"]:
+        raise typer.Exit(1)

@@ -102,7 +102,7 @@ def score_command(
     """Score a question: the verdict (ready to post, needs work, likely to be closed), the
     risk that it is closed and the most likely reason, the chance of a good answer and its
     band, what helps and hurts, and each sentence's effect. With IN and OUT, score a whole
-    file instead, streaming: OUT gets id, verdict, closing_risk, close_reason, score, band,
+    file instead, streaming: OUT gets id, site, verdict, closing_risk, close_reason, score, band,
     review, the top suggestions, model_version and error for each row."""
     if in_path is not None:
         if out_path is None:

@@ -80,6 +80,22 @@ def serving_references(settings: Settings) -> list[Reference]:
     return found
 
 
+def reference_auc(settings: Settings, label: str) -> float | None:
+    """The test ROC AUC of the serving model that predicts ``label`` (the closing model for
+    ``closed``, else the answer model), from its bundle; None when it records none."""
+    from askwell.explain.predictor import Predictor
+    from askwell.serving.service import load_model
+
+    predictor = load_model(settings).scorer
+    if not isinstance(predictor, Predictor):
+        return None
+    for info in (predictor.info, predictor.closing_info):
+        if info is not None and info.label.get("name") == label:
+            value = info.metrics.get("test_roc_auc")
+            return None if value is None else float(value)
+    return None
+
+
 def read_log(
     store: Store, since: datetime | None, until: datetime | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

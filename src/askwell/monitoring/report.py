@@ -45,3 +45,40 @@ def monitor_markdown(results: dict[str, Any]) -> str:
         for name, value in sorted(worst.items(), key=lambda kv: -kv[1])[:15]:
             lines.append(f"| {name} | {value:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def outcomes_markdown(result: dict[str, Any]) -> str:
+    """Late outcomes: alerts, then one line per month."""
+    ref = result["reference_roc_auc"]
+    lines = [
+        "# Performance over time (late outcomes)",
+        "",
+        f"Label `{result['label']}`: {result['joined']} of {result['scored']} scored questions "
+        f"found, {result['known']} with a known outcome. Reference: the model's test ROC AUC "
+        + ("unknown" if ref is None else f"{ref:.3f}")
+        + ".",
+        "",
+        f"## Alerts ({len(result['alerts'])})",
+        "",
+    ]
+    lines += [f"- {a['message']}" for a in result["alerts"]] or ["None."]
+    lines += [
+        "",
+        "| month | outcomes | pending | ROC AUC [95% CI] | ECE | outcome rate | mean prediction |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for w in result["performance"]:
+        auc = w["roc_auc"]
+        auc_text = (
+            "—" if auc is None else f"{auc['value']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]"
+        )
+        lines.append(
+            f"| {w['month']} | {w['n']} | {w['pending']} | {auc_text} | "
+            + ("—" if w["ece"] is None else f"{w['ece']:.3f}")
+            + " | "
+            + ("—" if w["positive_rate"] is None else f"{w['positive_rate']:.3f}")
+            + " | "
+            + ("—" if w["mean_predicted"] is None else f"{w['mean_predicted']:.3f}")
+            + " |"
+        )
+    return "\n".join(lines) + "\n"

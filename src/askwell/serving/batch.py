@@ -51,8 +51,8 @@ FORMATS: dict[str, Format] = {
 }
 FIELDS = ("title", "body", "tags", "site", "id")
 COLUMNS = (
-    "id", "verdict", "closing_risk", "close_reason", "score", "band", "review", "suggestions",
-    "model_version", "error",
+    "id", "site", "verdict", "closing_risk", "close_reason", "score", "band", "review",
+    "suggestions", "model_version", "error",
 )  # fmt: skip
 PARQUET_ROWS = 1_000  # rows per Parquet read batch and per written row group
 DEFAULT_TOP = 3
@@ -155,6 +155,7 @@ def _score_records(
                 continue
             yield {
                 "id": ident,
+                "site": question.site,  # with the id: what later outcomes are joined on
                 "verdict": scored.verdict,
                 "closing_risk": scored.closing_risk,
                 "close_reason": None if scored.closing is None else scored.closing.reason,
@@ -197,6 +198,7 @@ def _bug(where: str, doing: str, exc: BaseException) -> str:
 def _failed(ident: object, error: str) -> dict[str, object]:
     return {
         "id": ident,
+        "site": None,
         "verdict": None,
         "closing_risk": None,
         "close_reason": None,
@@ -678,6 +680,7 @@ class _ParquetSink(_Sink):
         self._schema = pa.schema(
             [
                 ("id", pa.int64() if id_is_int else pa.string()),
+                ("site", pa.string()),
                 ("verdict", pa.string()),
                 ("closing_risk", pa.float64()),
                 ("close_reason", pa.string()),
