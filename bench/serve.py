@@ -15,9 +15,13 @@ status other than 200, a connection error, or a ``degraded`` answer. Each reques
 split into scoring, the store write and everything outside the service, with the CPU of every
 process over each level. Then liveness under hostile load: two clients send 50 kB requests
 (``HOSTILE_SHAPES``) back to back for ``HOSTILE_S`` seconds while /healthz is probed every
-20 ms; its max and p99 are the target's. JSON and a markdown table go to ``--out``.
+20 ms; its max and p99 are the target's. Then the shadow's cost at 8 clients: a server
+with ``--mode shadow`` (the shipped model as the challenger) beside one without, their levels
+interleaved (off, on, off, on); p99 on over p99 off against ``SHADOW_P99_RATIO``, and what
+the shadow scored and dropped. JSON and a markdown table go to ``--out``.
 
     .venv/bin/python -m bench.serve [--out bench/results] [--requests 1000] [--workers 2]
+    .venv/bin/python -m bench.serve --only shadow [--shadow-rounds 2]
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +87,17 @@ HOSTILE_CLIENTS = 2
 HOSTILE_S = 15.0  # each client sends hostile requests back to back for this long
 HEALTHZ_EVERY_S = 0.02
 HEALTHZ_LIMIT_MS = 50.0
+# The shadow's cost: p99 at TARGET_CLIENTS with the shadow on at most this many times p99 with
+# it off, the two measured in one run, levels interleaved (off, on, off, on...) so that drift
+# in the machine's load falls on both alike.
+SHADOW_P99_RATIO = 1.3
+SHADOW_ROUNDS = 2
+DRAIN_TIMEOUT_S = 120.0  # for the challenger's backlog to be scored after a level
+SHADOW_COUNTERS = {  # /metrics lines -> names in the results
+    "askwell_shadow_scored_total": "scored",
+    "askwell_shadow_dropped_total": "dropped",
+    'askwell_errors_total{kind="shadow"}': "failed",
+}
 
 
 # --- the load generator (its own process; standard library only) ----------------------
@@ -287,7 +302,7 @@ def _get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
 class Server:
     """``askwell serve`` in its own session (process group), stopped on leaving the block."""
 
-    def __init__(self, workers: int, work: Path, name: str) -> None:
+    def __init__(self, workers: int, work: Path, name: str, extra: Sequence[str] = ()) -> None:
         self.workers = workers
         self.name = name
         self.port = _free_port()
@@ -304,6 +319,7 @@ class Server:
             str(workers),
             "--database-url",
             f"sqlite:///{self.db}",
+            *extra,
         ]
         self.proc: subprocess.Popen[bytes] | None = None
         self.tree: list[Any] = []
@@ -364,19 +380,47 @@ class Server:
                     break
             time.sleep(0.25)
         assert self.proc is not None
-        root = psutil.Process(self.proc.pid)
+        self.tree = [psutil.Process(self.proc.pid)]
+        self.wait_quiet(deadline, "after /readyz")
+        return ready
+
+    def wait_quiet(self, deadline: float, when: str) -> None:
+        """Until every server process has used under 50 ms of CPU in each of three half
+        seconds in a row (models loaded; in shadow mode, the challenger's backlog scored)."""
+        root = self.tree[0]
         quiet = 0
         last = -1.0
         while quiet < 3:
             self._alive()
             if time.perf_counter() > deadline:
-                raise RuntimeError("the server processes did not go quiet after /readyz")
+                raise RuntimeError(f"the server processes did not go quiet {when}")
             self.tree = [root, *root.children(recursive=True)]
             now = self.cpu_s()
             quiet = quiet + 1 if last >= 0 and now - last < 0.05 else 0
             last = now
             time.sleep(0.5)
-        return ready
+
+    def niceness(self) -> dict[str, int]:
+        """Each server process's OS priority (nice), by pid."""
+        import psutil
+
+        out: dict[str, int] = {}
+        for p in self.tree:
+            with contextlib.suppress(psutil.Error):
+                out[str(p.pid)] = int(p.nice())
+        return out
+
+    def shadow_counts(self) -> dict[str, float]:
+        """The shadow's counters on /metrics: requests scored, dropped, failed."""
+        status, data = _get(self.port, "/metrics")
+        if status != 200:
+            raise RuntimeError(f"/metrics answered HTTP {status}")
+        out = dict.fromkeys(SHADOW_COUNTERS.values(), 0.0)
+        for line in data.decode().splitlines():
+            name, _, value = line.rpartition(" ")
+            if name in SHADOW_COUNTERS:
+                out[SHADOW_COUNTERS[name]] = float(value)
+        return out
 
     def cpu_s(self) -> float:
         return sum(self.cpu_by_process().values())
@@ -633,6 +677,17 @@ def _latency_rows(levels: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _machine_lines(doc: dict[str, Any]) -> list[str]:
+    m = doc["machine"]
+    return [
+        f"Machine: {m['cpu_count'] or 1} CPUs ({m['cpu_model']}), shared by the server and the "
+        f"load generator; askwell {m.get('askwell', '?')} {m['git_head'][:12]}"
+        f"{' with uncommitted changes in src/' if m['src_modified'] else ''}. Run {doc['run_at']}"
+        f" (1-minute load average before the start: {doc['load_before'][0]:.2f}, after the end: "
+        f"{doc['load_after'][0]:.2f})."
+    ]
+
+
 def markdown(doc: dict[str, Any]) -> str:
     m, t = doc["machine"], doc["target"]
     run = doc["server"]
@@ -640,10 +695,7 @@ def markdown(doc: dict[str, Any]) -> str:
     lines = [
         "# Serving benchmark: `POST /v1/score` over loopback",
         "",
-        f"Machine: {cores} CPUs ({m['cpu_model']}), shared by the server and the load "
-        f"generator; askwell {m.get('askwell', '?')} {m['git_head'][:12]}"
-        f"{' with uncommitted changes in src/' if m['src_modified'] else ''}. Run {doc['run_at']}"
-        f" (1-minute load average before the start: {doc['load_before'][0]:.2f}).",
+        *_machine_lines(doc),
         f"Server: `askwell serve --workers {doc['workers']}`, SQLite store (WAL) in a fresh "
         f"temporary folder, model {run['model']}. Questions: {doc['questions']['n']} real "
         f"ones of 1,500-2,500 characters (mean {doc['questions']['mean_chars']:,.0f} characters "
@@ -665,6 +717,7 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{'PASS' if t['floor_pass'] else 'FAIL'}.**",
         "",
         *_hostile_lines(run["hostile"]),
+        *shadow_lines(doc["shadow"]),
     ]
     lines += [
         "## Where the time goes",
@@ -759,6 +812,116 @@ def _hostile_lines(h: dict[str, Any]) -> list[str]:
     ]
 
 
+def shadow_lines(sh: dict[str, Any]) -> list[str]:
+    """The shadow's cost: latency and CPU with it off and on, its target, what it scored."""
+    t, total = sh["target"], sh["shadow"]["total"]
+    rows = []
+    for n, in_level in enumerate(lv["cpu_s_in_level"] for lv in sh["shadow"]["levels"]):
+        rows.append((f"off, round {n + 1}", sh["off"]["rounds"][n], "-"))
+        rows.append((f"on, round {n + 1}", sh["on"]["rounds"][n], f"{in_level:.2f}"))
+    rows.append(("**off, all**", sh["off"]["all"], "-"))
+    rows.append(("**on, all**", sh["on"]["all"], f"{total['cpu_s_in_levels']:.2f}"))
+    if not sh["nice"]["shadow_processes"]:  # at the server's priority: not told apart
+        rows = [(name, lv, "-") for name, lv, _ in rows]
+    scored = total["scored_after_backlog"] or 1
+    shadow_cpu = total["cpu_s_in_levels"]
+    lines = [
+        "## Shadow cost",
+        "",
+        f"Two servers up side by side, warmed, `askwell serve --workers {sh['workers']}`: one "
+        "with the shadow off, one with `--mode shadow --challenger` the shipped model (its "
+        "scoring processes at nice "
+        f"{sorted({sh['nice']['by_process'][p] for p in sh['nice']['shadow_processes']})}, the "
+        f"server at {sh['nice']['server']}: `serve.shadow_nice`). "
+        f"Levels of {sh['clients']} clients alternate {', '.join(sh['order'])}, each started "
+        "once both servers are quiet (the challenger's backlog from the level before scored).",
+        "",
+        "| shadow | requests | errors | req/s | p50 ms | p99 ms | max ms | server CPU/req "
+        "| shadow CPU s | busy cores |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, lv, cpu in rows:
+        s, c = lv["latency_ms"], lv["cpu"]
+        mark = " (disturbed)" if "round" in name and disturbed(lv, sh["cores"]) else ""
+        lines.append(
+            f"| {name}{mark} | {lv['requests']:,} | {lv['errors']} | {lv['requests_per_s']:.1f} | "
+            f"{s['p50']:.1f} | {s['p99']:.1f} | {s['max']:.1f} | "
+            f"{c['server_ms_per_request']:.1f} | {cpu} | {c['busy_cores']:.2f} |"
+        )
+    lines += [
+        "",
+        f"**Target: p99 with the shadow on at most {SHADOW_P99_RATIO}x p99 with it off at "
+        f"{t['clients']} clients, zero errors: {t['p99_on_ms']:.1f} / {t['p99_off_ms']:.1f} ms"
+        f" = {t['ratio']:.2f}x, {t['errors']} errors, {'PASS' if t['pass'] else 'FAIL'}** "
+        f"(round by round: {', '.join(f'{r:.2f}x' for r in t['round_ratios'])}; in the rounds "
+        "where other programs disturbed neither level: "
+        f"{', '.join(f'{r:.2f}x' for r in t['quiet_round_ratios']) or 'none'}).",
+        "",
+        f"The shadow: {total['offered']:,} answers offered to it; "
+        f"{total['scored_at_level_end']:,} scored by the end of their level "
+        f"({100 * total['scored_at_level_end'] / (total['offered'] or 1):.0f}%), "
+        f"{total['scored_after_backlog']:,} once its backlog was scored, "
+        f"{total['dropped_after_backlog']:,} dropped (queue full), "
+        f"{total['failed_after_backlog']:,} failed on the challenger (`/metrics`); the store holds "
+        f"{total['store_rows_by_arm'].get('shadow', 0):,} `shadow` rows (warm-up included).",
+        "",
+    ]
+    if sh["nice"]["shadow_processes"]:
+        lines[-2] += (
+            f" Its scoring processes used {shadow_cpu:.1f} CPU s during the levels, "
+            f"{total['cpu_s_with_backlog']:.1f} with the backlog "
+            f"({1000 * total['cpu_s_with_backlog'] / scored:.1f} ms per answer scored)."
+        )
+    return lines
+
+
+def disturbed(level: dict[str, Any], cores: int) -> bool:
+    """Other programs used over 5% of the machine's CPU while the level ran."""
+    return bool(level["cpu"]["other_s"] > 0.05 * cores * level["wall_s"])
+
+
+def shadow_notes(sh: dict[str, Any], cores: int) -> list[str]:
+    """Disturbed, cut or failing levels of the shadow's measurement."""
+    out: list[str] = []
+    for arm in ("off", "on"):
+        for n, lv in enumerate(sh[arm]["rounds"], 1):
+            c, where = lv["cpu"], f"shadow {arm}, round {n}"
+            if disturbed(lv, cores):
+                out.append(
+                    f"{where}: other programs used {c['other_s']:.1f} CPU s during the level "
+                    f"({lv['wall_s']:.0f} s): disturbed; rerun on a quiet machine."
+                )
+            if lv["cut_by_time_limit"]:
+                out.append(f"{where}: stopped by the time limit.")
+            if lv["errors"]:
+                out.append(f"{where}: errors {lv['error_kinds']}; first: {lv['first_error']}")
+    loads = sh["load_after_levels"]
+    out.append(
+        "1-minute load average after each level: "
+        + ", ".join(f"{arm} {[x[0] for x in loads[arm]]}" for arm in ("off", "on"))
+        + "."
+    )
+    return out
+
+
+def shadow_markdown(doc: dict[str, Any]) -> str:
+    """The table of ``--only shadow``."""
+    return "\n".join(
+        [
+            "# Serving benchmark: the shadow's cost",
+            "",
+            *_machine_lines(doc),
+            "",
+            *shadow_lines(doc["shadow"]),
+            *[f"- {note}" for note in doc["notes"]],
+            "",
+            "How to run: `.venv/bin/python -m bench.serve --only shadow [--out bench/results] "
+            "[--requests 1000] [--shadow-rounds 2]` (see bench/README.md).",
+            "",
+        ]
+    )
+
+
 def notes(doc: dict[str, Any]) -> list[str]:
     """What else the run says: disturbance, cut levels, the store."""
     out: list[str] = []
@@ -766,7 +929,7 @@ def notes(doc: dict[str, Any]) -> list[str]:
     run = doc["server"]
     for lv in run["levels"]:
         c, where = lv["cpu"], f"{lv['clients']} client(s)"
-        if c["other_s"] > 0.05 * cores * lv["wall_s"]:
+        if disturbed(lv, cores):
             out.append(
                 f"{where}: other programs used {c['other_s']:.1f} CPU s during the level "
                 f"({lv['wall_s']:.0f} s): disturbed; rerun on a quiet machine."
@@ -777,6 +940,7 @@ def notes(doc: dict[str, Any]) -> list[str]:
             out.append(f"{where}: {lv['not_logged']} answers not logged.")
         if lv["errors"]:
             out.append(f"{where}: errors {lv['error_kinds']}; first: {lv['first_error']}")
+    out += shadow_notes(doc["shadow"], cores)
     st = run["store"]
     out.append(
         f"The store holds {st['predictions']:,} predictions for {st['answers_200']:,} answered "
@@ -858,6 +1022,22 @@ def healthz_under_hostile_load(port: int) -> dict[str, Any]:
     }
 
 
+def warm_up(server: Server, work: Path, first: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A first request (its answer names the model), then the warm-up level."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        status, data = _send(conn, json.dumps(first).encode())
+    finally:
+        conn.close()
+    if status != 200:
+        raise RuntimeError(f"a first request failed: HTTP {status}: {data[:300]!r}")
+    model = json.loads(data)["model"]
+    warm = run_level(
+        server, work, f"{server.name}-warmup", WARMUP_CLIENTS, WARMUP_REQUESTS, LEVEL_LIMIT_S
+    )
+    return f"{model.get('name')} {model.get('version')}", warm
+
+
 def measure_server(
     name: str, workers: int, work: Path, requests: int, first: dict[str, Any]
 ) -> dict[str, Any]:
@@ -865,17 +1045,7 @@ def measure_server(
     raw: dict[int, dict[str, Any]] = {}
     with Server(workers, work, name) as server:
         ready = server.wait_ready()
-        conn = http.client.HTTPConnection(HOST, server.port, timeout=REQUEST_TIMEOUT_S)
-        try:
-            status, data = _send(conn, json.dumps(first).encode())
-        finally:
-            conn.close()
-        if status != 200:
-            raise RuntimeError(f"a first request failed: HTTP {status}: {data[:300]!r}")
-        model = json.loads(data)["model"]
-        warm = run_level(
-            server, work, f"{name}-warmup", WARMUP_CLIENTS, WARMUP_REQUESTS, LEVEL_LIMIT_S
-        )
+        model, warm = warm_up(server, work, first)
         for clients in LEVELS:
             raw[clients] = run_level(
                 server, work, f"{name}-c{clients}", clients, requests, LEVEL_LIMIT_S
@@ -894,7 +1064,7 @@ def measure_server(
         "command": " ".join(server.command).replace(str(work), "TMP"),
         "processes": processes,
         "readyz": ready,
-        "model": f"{model.get('name')} {model.get('version')}",
+        "model": model,
         "warmup": {"requests": len(warm["sent"]), "errors": summarize_level(warm, {})["errors"]},
         "levels": levels,
         "store": {"predictions": stored, "answers_200": answered},
@@ -911,6 +1081,171 @@ def measure_server(
     }
 
 
+def measure_shadow(
+    workers: int, work: Path, requests: int, first: dict[str, Any], rounds: int
+) -> dict[str, Any]:
+    """The shadow's cost at ``TARGET_CLIENTS``: a server as it ships (shadow off) and one
+    with ``--mode shadow`` and the shipped model as the challenger (trusted by its pinned
+    SHA-256), both up and warmed; then levels alternate off, on, off, on (``rounds`` of
+    each), each once both servers have gone quiet (the challenger's backlog from the level
+    before scored), so that drift in the machine's load falls on both alike. The shadow's
+    counters (/metrics) and the CPU of its scoring processes (the ones with a higher nice)
+    are read before each level, at its end, and once the backlog is scored."""
+    from askwell.models.bundle import default_bundle
+
+    arms: dict[str, tuple[str, ...]] = {
+        "off": (),
+        "on": ("--mode", "shadow", "--challenger", str(default_bundle())),
+    }
+    raw: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
+    shadow_levels: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        servers = {
+            arm: stack.enter_context(Server(workers, work, f"shadow_{arm}", extra))
+            for arm, extra in arms.items()
+        }
+        ready = {arm: server.wait_ready() for arm, server in servers.items()}
+        if ready["on"].get("challenger", "none") == "none":
+            raise RuntimeError(f"the shadow server has no challenger: {ready['on']}")
+        models = {arm: warm_up(server, work, first)[0] for arm, server in servers.items()}
+        on = servers["on"]
+
+        def quiet() -> None:
+            deadline = time.perf_counter() + DRAIN_TIMEOUT_S
+            for server in servers.values():
+                server.wait_quiet(deadline, "after a level")
+
+        quiet()
+        nice = on.niceness()
+        base = nice[str(on.tree[0].pid)]
+        niced = {pid for pid, n in nice.items() if n > base}  # none with serve.shadow_nice 0
+        if not niced:
+            print("the challenger's processes run at the server's priority: CPU not told apart")
+        for r in range(rounds):
+            for arm, server in servers.items():
+                counts0, cpu0 = on.shadow_counts(), on.cpu_by_process()
+                level = run_level(
+                    server, work, f"shadow_{arm}-{r + 1}", TARGET_CLIENTS, requests, LEVEL_LIMIT_S
+                )
+                level["load_after"] = [round(x, 2) for x in os.getloadavg()]
+                raw[arm].append(level)
+                at_end = on.shadow_counts()
+                quiet()
+                drained, cpu1 = on.shadow_counts(), on.cpu_by_process()
+                if arm == "on":
+                    shadow_levels.append(
+                        {
+                            "offered": sum(1 for row in level["sent"] if row[3] == 200),
+                            "at_level_end": _delta(at_end, counts0),
+                            "after_backlog": _delta(drained, counts0),
+                            "cpu_s_in_level": round(
+                                sum(level["server_cpu_by_process"].get(pid, 0.0) for pid in niced),
+                                3,
+                            ),
+                            "cpu_s_with_backlog": round(
+                                sum(
+                                    cpu1.get(int(pid), 0.0) - cpu0.get(int(pid), 0.0)
+                                    for pid in niced
+                                ),
+                                3,
+                            ),
+                        }
+                    )
+        commands = {
+            arm: " ".join(s.command).replace(str(work), "TMP") for arm, s in servers.items()
+        }
+    scoring_ms = {**stored_scoring_ms(servers["off"].db)[0], **stored_scoring_ms(on.db)[0]}
+    by_arm: dict[str, dict[str, Any]] = {
+        arm: {
+            "all": summarize_level(_merged(levels), scoring_ms),
+            "rounds": [summarize_level(level, scoring_ms) for level in levels],
+        }
+        for arm, levels in raw.items()
+    }
+    off_all, on_all = by_arm["off"]["all"], by_arm["on"]["all"]
+    cores = os.cpu_count() or 1
+    ratio = _ratio(on_all["latency_ms"]["p99"], off_all["latency_ms"]["p99"])
+    offered = sum(lv["offered"] for lv in shadow_levels)
+    total = {
+        "offered": offered,
+        **{
+            f"{k}_{when}": sum(lv[when][k] for lv in shadow_levels)
+            for when in ("at_level_end", "after_backlog")
+            for k in SHADOW_COUNTERS.values()
+        },
+        "cpu_s_in_levels": round(sum(lv["cpu_s_in_level"] for lv in shadow_levels), 3),
+        "cpu_s_with_backlog": round(sum(lv["cpu_s_with_backlog"] for lv in shadow_levels), 3),
+        "store_rows_by_arm": stored_arms(on.db),
+    }
+    return {
+        "clients": TARGET_CLIENTS,
+        "workers": workers,
+        "cores": cores,
+        "rounds": rounds,
+        "order": [arm for _ in range(rounds) for arm in arms],
+        "commands": commands,
+        "readyz": ready,
+        "models": models,
+        "nice": {"server": base, "by_process": nice, "shadow_processes": sorted(niced)},
+        "off": by_arm["off"],
+        "on": by_arm["on"],
+        "load_after_levels": {arm: [lv["load_after"] for lv in raw[arm]] for arm in arms},
+        "shadow": {"levels": shadow_levels, "total": total},
+        "target": {
+            "clients": TARGET_CLIENTS,
+            "limit_ratio": SHADOW_P99_RATIO,
+            "p99_off_ms": off_all["latency_ms"]["p99"],
+            "p99_on_ms": on_all["latency_ms"]["p99"],
+            "ratio": ratio,
+            "round_ratios": [  # each round's on over its off: how steady the ratio is
+                _ratio(a["latency_ms"]["p99"], b["latency_ms"]["p99"])
+                for a, b in zip(by_arm["on"]["rounds"], by_arm["off"]["rounds"], strict=True)
+            ],
+            "quiet_round_ratios": [
+                _ratio(a["latency_ms"]["p99"], b["latency_ms"]["p99"])
+                for a, b in zip(by_arm["on"]["rounds"], by_arm["off"]["rounds"], strict=True)
+                if not disturbed(a, cores) and not disturbed(b, cores)
+            ],
+            "errors": off_all["errors"] + on_all["errors"],
+            "pass": ratio is not None
+            and ratio <= SHADOW_P99_RATIO
+            and off_all["errors"] + on_all["errors"] == 0,
+        },
+    }
+
+
+def _delta(now: dict[str, float], before: dict[str, float]) -> dict[str, int]:
+    return {k: round(now[k] - before.get(k, 0.0)) for k in now}
+
+
+def _merged(levels: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rounds of one level as one: their requests together, their times and CPU added."""
+    by_process: dict[str, float] = {}
+    for lv in levels:
+        for pid, cpu in lv["server_cpu_by_process"].items():
+            by_process[pid] = round(by_process.get(pid, 0.0) + cpu, 3)
+    added = ("wall_s", "cpu_s", "server_cpu_s", "loadgen_process_cpu_s", "other_cpu_s")
+    return {
+        "clients": levels[0]["clients"],
+        "fields": levels[0]["fields"],
+        "sent": [row for lv in levels for row in lv["sent"]],
+        **{k: round(sum(float(lv[k]) for lv in levels), 4) for k in added},
+        "server_cpu_by_process": by_process,
+        "cut_by_time_limit": any(lv["cut_by_time_limit"] for lv in levels),
+        "stuck_clients": sum(lv["stuck_clients"] for lv in levels),
+    }
+
+
+def stored_arms(db: Path) -> dict[str, int]:
+    """Predictions in the store by arm (champion, shadow...)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT arm, COUNT(*) FROM predictions GROUP BY arm").fetchall()
+    finally:
+        conn.close()
+    return {str(arm): int(n) for arm, n in rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
@@ -923,6 +1258,17 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=1000, help="requests per level (default 1000)"
     )
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
+    parser.add_argument(
+        "--only",
+        choices=["shadow"],
+        help="run only this part: shadow (its cost at 8 clients; writes serve-shadow.json/.md)",
+    )
+    parser.add_argument(
+        "--shadow-rounds",
+        type=int,
+        default=SHADOW_ROUNDS,
+        help=f"levels with the shadow off and on, each, interleaved (default {SHADOW_ROUNDS})",
+    )
     parser.add_argument("--load-gen", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_gen:  # inside the load-generator process
@@ -932,8 +1278,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_load(json.loads(spec_path.read_text(encoding="utf-8")))
         out_path.write_text(json.dumps(result), encoding="utf-8")
         return 0
-    if args.requests < 1 or args.workers < 1:
-        parser.error("--requests and --workers must be at least 1")
+    if args.requests < 1 or args.workers < 1 or args.shadow_rounds < 1:
+        parser.error("--requests, --workers and --shadow-rounds must be at least 1")
     from bench.latency import NEAR_2000
 
     load_before = os.getloadavg()
@@ -943,19 +1289,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     questions = payloads()
     print(f"{len(questions)} questions of 1,500-2,500 characters", flush=True)
-    with _workdir() as work:
-        (work / "payloads.json").write_text(json.dumps(questions), encoding="utf-8")
-        server = measure_server("askwell_serve", args.workers, work, args.requests, questions[0])
-        rows = _cycle(questions, args.requests)
-        print("batch: in process", flush=True)
-        batch = [time_batch(rows, BATCH_LIMIT_S)]
-        print("batch: askwell score IN OUT", flush=True)
-        batch.append(time_cli(rows, work, BATCH_LIMIT_S))
-        if args.workers > 1:
-            print(f"batch: askwell score IN OUT --workers {args.workers}", flush=True)
-            batch.append(time_cli(rows, work, BATCH_LIMIT_S, args.workers))
-    doc: dict[str, Any] = {
-        "benchmark": "serve",
+    base: dict[str, Any] = {
         "run_at": run_at,
         "argv": sys.argv,
         "load_before": [round(x, 2) for x in load_before],
@@ -968,7 +1302,40 @@ def main(argv: list[str] | None = None) -> int:
             "mean_chars": sum(len(q["title"]) + len(q["body"]) for q in questions) / len(questions),
         },
         "warmup_requests": WARMUP_REQUESTS,
+    }
+    doc: dict[str, Any]
+    with _workdir() as work:
+        (work / "payloads.json").write_text(json.dumps(questions), encoding="utf-8")
+
+        def shadow() -> dict[str, Any]:
+            print("the shadow's cost", flush=True)
+            return measure_shadow(
+                args.workers, work, args.requests, questions[0], args.shadow_rounds
+            )
+
+        if args.only == "shadow":
+            doc = {"benchmark": "serve-shadow", **base, "shadow": shadow()}
+            doc["load_after"] = [round(x, 2) for x in os.getloadavg()]
+            doc["target"] = doc["shadow"]["target"]
+            doc["notes"] = shadow_notes(doc["shadow"], machine["cpu_count"] or 1)
+            write_results(args.out, "serve-shadow", doc, shadow_markdown(doc))
+            return 0
+        server = measure_server("askwell_serve", args.workers, work, args.requests, questions[0])
+        shadow_cost = shadow()
+        rows = _cycle(questions, args.requests)
+        print("batch: in process", flush=True)
+        batch = [time_batch(rows, BATCH_LIMIT_S)]
+        print("batch: askwell score IN OUT", flush=True)
+        batch.append(time_cli(rows, work, BATCH_LIMIT_S))
+        if args.workers > 1:
+            print(f"batch: askwell score IN OUT --workers {args.workers}", flush=True)
+            batch.append(time_cli(rows, work, BATCH_LIMIT_S, args.workers))
+    doc = {
+        "benchmark": "serve",
+        **base,
+        "load_after": [round(x, 2) for x in os.getloadavg()],
         "server": server,
+        "shadow": shadow_cost,
         "batch": batch,
         "ratios": {
             **{
@@ -982,6 +1349,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
         },
         "target": server["target"],
+        "shadow_target": shadow_cost["target"],
     }
     doc["notes"] = notes(doc)
     write_results(args.out, "serve", doc, markdown(doc))

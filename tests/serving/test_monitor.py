@@ -76,6 +76,9 @@ def test_the_same_distribution_does_not_drift_and_a_shifted_one_does() -> None:
     assert moved["psi"] > 0.25 and moved["p_value"] < 1e-6 and moved["test"] == "chi2"
     new = drift(labels, ["ready", "a verdict never seen"])
     assert new is not None and new["shares"]["other"] == 0.5
+    counts = numeric_entry([1, 2, 2, 3, 3, 3] * 50)  # a count: values a window may exceed
+    beyond = drift(counts, [1, 2, 2, 3, 3, 3] * 20 + [4])  # one question with 4
+    assert beyond is not None and beyond["shares"]["other"] == 0.0 and beyond["p_value"] > 0.5
     assert psi([0.5, 0.5], [0.5, 0.5]) == 0.0
     assert drift(entry, []) is None
 

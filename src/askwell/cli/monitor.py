@@ -3,18 +3,22 @@ references (stages in ``askwell.monitoring``)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from askwell.cli.common import Command, ConfigOption, Group, console, load_settings, reports_errors
+from askwell.errors import InputError
 
 app = typer.Typer(
     cls=Group,
     help="Drift and health monitoring of the prediction store: per-feature and output drift "
     "against the references the serving bundles carry, degraded answers, latency, and each "
-    "suggestion rule's feedback, window by window, with alerts (thresholds: monitor.*).",
+    "suggestion rule's feedback, window by window, with alerts (thresholds: monitor.*); "
+    "the results as an HTML report. askwell serve shows the latest run on /metrics.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -107,6 +111,87 @@ def run_command(
         raise typer.Exit(1)
 
 
+@app.command("report", cls=Command)
+@reports_errors
+def report_command(
+    results: Path | None = typer.Option(
+        None,
+        "--results",
+        help="Results that askwell monitor run wrote (STEM.monitor.json) [default: the "
+        "store's latest run].",
+        dir_okay=False,
+        show_default=False,
+    ),
+    outcomes: Path | None = typer.Option(
+        None,
+        "--outcomes",
+        help="Outcomes that askwell monitor outcomes wrote (STEM.outcomes.json): their "
+        "performance per month and alerts join the report [default: the results' own, if any].",
+        dir_okay=False,
+        show_default=False,
+    ),
+    database: str | None = DatabaseOption,
+    out: Path = typer.Option(
+        Path("var") / "monitor" / "report.html",
+        "--out",
+        "-o",
+        help="The page to write.",
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Write the monitoring results as one self-contained HTML page (inline images, no
+    scripts, nothing fetched): the alerts, PSI per feature and window, the outputs' means,
+    drift and shares, the degraded share and latency, the suggestion rules' feedback, and
+    ROC AUC and calibration per window once outcomes have arrived (--outcomes, or a
+    performance list in the results)."""
+    from askwell.monitoring.html import write_monitor_html
+
+    if results is not None:
+        found = _read_results(results)
+    else:
+        from askwell.rollout import open_store
+
+        settings = load_settings(config)
+        store = open_store(database or settings.serve.database_url)
+        try:
+            windows = store.latest_monitor_run()
+        finally:
+            store.close()
+        if not windows:
+            raise InputError(
+                "the store holds no monitoring run: run askwell monitor run first, or give "
+                "--results"
+            )
+        found = {"windows": windows, "alerts": [a for w in windows for a in w["alerts"]]}
+    if outcomes is not None:
+        late = _read_results(outcomes, "performance", "askwell monitor outcomes")
+        found = {
+            **found,
+            "performance": late["performance"],
+            "reference_roc_auc": late.get("reference_roc_auc"),
+            "alerts": [*(found.get("alerts") or []), *(late.get("alerts") or [])],
+        }
+    page = write_monitor_html(found, out)
+    console().print(
+        f"{len(found['windows'])} windows, {len(found.get('alerts') or [])} alerts; "
+        f"report: {page.resolve()}",
+        highlight=False,
+    )
+
+
+def _read_results(
+    path: Path, key: str = "windows", writer: str = "askwell monitor run"
+) -> dict[str, Any]:
+    """The JSON at ``path``, refused unless it holds a ``key`` list (what ``writer`` writes)."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it ({exc})") from None
+    if not isinstance(found, dict) or not isinstance(found.get(key), list):
+        raise InputError(f"{path}: not the results of {writer} (no {key!r} list)")
+    return found
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -183,3 +268,64 @@ def outcomes_command(
         console().print(f"results ({kind}): {path}", highlight=False)
     if result["alerts"]:
         raise typer.Exit(1)
+
+
+@app.command("replay", cls=Command)
+@reports_errors
+def replay_command(
+    dataset: Path = typer.Argument(
+        ...,
+        help="A dataset (askwell ingest) spanning the date: the Stack Overflow closing data, "
+        "or Stack Exchange dumps.",
+        file_okay=False,
+        show_default=False,
+    ),
+    until: datetime = typer.Option(
+        ...,
+        "--until",
+        help="Train on the questions posted before this moment (UTC); serve those from it on.",
+        show_default=False,
+    ),
+    per_month: int = typer.Option(
+        500, "--per-month", min=10, help="Questions served per month at most (drawn evenly)."
+    ),
+    horizon_days: int = typer.Option(
+        30,
+        "--horizon-days",
+        min=0,
+        help="How long after a month ends its outcomes are read (close dates up to then).",
+    ),
+    window_days: float = typer.Option(
+        30, "--window-days", min=1, help="The monitor's window over the replayed log."
+    ),
+    out: Path = typer.Option(
+        Path("var/replay"), "--out", "-o", help="Folder for the model, the log and the reports."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Replay real traffic: train with the recipe in --config (train.*: e.g.
+    configs/closing.yaml) on the questions posted before --until, serve the later ones month by
+    month (and the past's own test months, where any alarm is false), monitor the log, let
+    the outcomes arrive at their real dates, and report drift and performance over time,
+    the false-alarm rate on stable windows and the detection delay. Writes replay.json,
+    replay.md and the monitor's and outcomes' results to --out."""
+    from askwell.data.dataset import Dataset
+    from askwell.models.train import TrainConfig
+    from askwell.monitoring.replay import ReplayPlan, run_replay
+
+    settings = load_settings(config, **{"monitor.window_hours": window_days * 24})
+    plan = ReplayPlan(_utc(until) or until, per_month, horizon_days, settings.train.seed)
+    result = run_replay(
+        Dataset.open(dataset), TrainConfig(**settings.train.model_dump()), settings, plan, out
+    )
+    fa = result["false_alarms"]
+    after = [w for w in result["drift_by_window"] if w["after_training"] and w["drifted"]]
+    console().print(
+        f"trained on questions before {plan.until.date()} (test ROC AUC "
+        f"{result['model_test_roc_auc']:.3f}); served {result['served']['later']} later "
+        f"questions: {len(after)} windows with drift alerts after training; false alarms on "
+        f"{fa['windows_with_an_alarm']} of {fa['stable_windows']} stable windows; "
+        f"{len(result['performance_alerts'])} performance alerts",
+        highlight=False,
+    )
+    console().print(f"report: {(out / 'replay.md').resolve()}", highlight=False)

@@ -1,7 +1,8 @@
 """Drift of one logged quantity in a window against its reference (``monitoring.reference``):
 the population stability index on the reference's bins, and a test suited to its type, from
 scipy.stats: Kolmogorov-Smirnov against the reference's quantile CDF for a continuous value,
-chi-square on the reference's values for a discrete value or a label.
+chi-square on the reference's values for a discrete value (each window value counted with
+the nearest reference value) or a label (an unseen label in a bin of its own).
 
 PSI = sum over bins of (w - r) * ln(w / r), window share w against reference share r, each
 floored at ``EPSILON`` so that an empty bin counts without dividing by zero. The usual reading:
@@ -38,7 +39,11 @@ def drift(entry: dict[str, Any], values: Sequence[Any]) -> dict[str, Any] | None
     if x.size == 0 or kind not in ("discrete", "continuous"):
         return None
     if kind == "discrete":
-        return _categorical(entry, x.tolist())
+        # A count: a value the reference never had (12 paragraphs, where it saw up to 11)
+        # belongs with the nearest one it had, not in a bin of its own.
+        known = np.asarray(entry["values"], dtype=np.float64)
+        nearest = known[np.searchsorted((known[1:] + known[:-1]) / 2, x, side="right")]
+        return _categorical(entry, nearest.tolist())
     edges = np.asarray(entry["edges"], dtype=np.float64)
     counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=edges.size + 1)
     quantiles = np.asarray(entry["quantiles"], dtype=np.float64)

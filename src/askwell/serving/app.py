@@ -80,6 +80,7 @@ def create_app(
         shadow_queue=serve.shadow_queue,
     )
     reloader = Reloader(settings, service)
+    metrics.follow_monitoring(store.latest_monitor_run)  # askwell monitor run's latest results
     freeze_loaded()
 
     @contextlib.asynccontextmanager

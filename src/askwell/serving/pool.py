@@ -21,7 +21,9 @@ rule-based scorer, like any model failure; a process found dead before it is giv
 is passed over.
 
 A pool started with ``nice`` (the shadow challenger's) runs its processes at that much lower
-OS priority: they take only the CPU the answering processes leave idle.
+OS priority: they take only the CPU the answering processes leave idle. (Not Linux's idle
+scheduling class: under sustained load a process in it may never get the CPU to load its
+model or answer the smoke question, and the challenger would never start.)
 """
 
 from __future__ import annotations
