@@ -89,6 +89,8 @@ def test_the_replay_trains_on_the_past_serves_the_future_and_reports(tmp_path: P
     page = (out / "replay.md").read_text()
     assert "## False alarms on stable windows" in page and "## Detection delay" in page
     assert (out / "replay.monitor.json").is_file() and (out / "replay.outcomes.json").is_file()
+    html = (out / "replay.html").read_text()
+    assert "data:image/png;base64," in html and "2011-03" in html
     # The model is a bundle like any other, with its reference; its test read is recorded
     # in the replay's own ledger, not the project's.
     info = read_info(out / "model.askwell")

@@ -308,7 +308,7 @@ def replay_command(
     month (and the past's own test months, where any alarm is false), monitor the log, let
     the outcomes arrive at their real dates, and report drift and performance over time,
     the false-alarm rate on stable windows and the detection delay. Writes replay.json,
-    replay.md and the monitor's and outcomes' results to --out."""
+    replay.md, the HTML report replay.html and the monitor's and outcomes' results to --out."""
     from askwell.data.dataset import Dataset
     from askwell.models.train import TrainConfig
     from askwell.monitoring.replay import ReplayPlan, run_replay
@@ -328,4 +328,7 @@ def replay_command(
         f"{len(result['performance_alerts'])} performance alerts",
         highlight=False,
     )
-    console().print(f"report: {(out / 'replay.md').resolve()}", highlight=False)
+    console().print(
+        f"report: {(out / 'replay.md').resolve()} and {(out / 'replay.html').resolve()}",
+        highlight=False,
+    )

@@ -153,17 +153,28 @@ def as_first_posted(dataset: Dataset, parts: dict[str, Part]) -> None:
     """Each question with history (PostHistory.xml) as its author first posted it: the text
     the editor sees is a first draft, not the edited final version. Questions without
     history keep their final text; ``Part.first_posted`` says which is which."""
-    from askwell.data.revisions import question_revisions
-
-    firsts = {key: versions[0] for key, versions in question_revisions(dataset).items()}
+    firsts = first_versions(dataset)
     for part in parts.values():
         keys = list(zip(part.frame["site"], part.frame["id"], strict=True))
-        part.questions = [
-            firsts[k].question() if k in firsts else q
-            for k, q in zip(keys, part.questions, strict=True)
-        ]
+        part.questions = first_posted(firsts, keys, part.questions)
         part.first_posted = np.array([k in firsts for k in keys], dtype=bool)
         part.catalog = None  # the text changed
+
+
+def first_versions(dataset: Dataset) -> dict[tuple[str, int], Any]:
+    """Each question with history, by (site, id): its first revision."""
+    from askwell.data.revisions import question_revisions
+
+    return {key: versions[0] for key, versions in question_revisions(dataset).items()}
+
+
+def first_posted(
+    firsts: dict[tuple[str, int], Any], keys: Sequence[tuple[str, int]], questions: list[Question]
+) -> list[Question]:
+    """``questions`` (their ``keys``) as first posted where ``firsts`` has their history."""
+    return [
+        firsts[k].question() if k in firsts else q for k, q in zip(keys, questions, strict=True)
+    ]
 
 
 @dataclass

@@ -20,8 +20,9 @@ askwell been deployed at a past date.
 5. **Detection delay.** For each month whose performance alert fired, how long after the
    month's end its drift alerts came (they need no outcomes), against the outcomes' horizon.
 
-The replay writes ``replay.json`` and ``replay.md`` (and the monitor's and the outcomes'
-results) to its folder, and returns the summary.
+The replay writes ``replay.json``, ``replay.md`` and the HTML monitoring report over it,
+``replay.html`` (and the monitor's and the outcomes' results), to its folder, and returns the
+summary.
 """
 
 from __future__ import annotations
@@ -111,13 +112,18 @@ def _per_month(
     return pd.concat(picked).sort_values("creation_date").reset_index(drop=True)
 
 
-def questions_of(dataset: Dataset, rows: pd.DataFrame) -> list[Question]:
-    """The rows' questions as training reads them (``Question.from_row``)."""
-    from askwell.models.train import _TEXT_COLUMNS
+def questions_of(dataset: Dataset, rows: pd.DataFrame, text: str = "final") -> list[Question]:
+    """The rows' questions as training reads them (``Question.from_row``; with ``text``
+    "first_posted", as first posted where the dump has their history)."""
+    from askwell.models.train import _TEXT_COLUMNS, first_posted, first_versions
 
-    text = dataset.table("questions", _TEXT_COLUMNS).to_pandas().set_index(["site", "id"])
-    records = text.loc[list(zip(rows["site"], rows["id"], strict=True))].reset_index()
-    return [Question.from_row(r) for r in records.to_dict("records")]
+    table = dataset.table("questions", _TEXT_COLUMNS).to_pandas().set_index(["site", "id"])
+    keys = list(zip(rows["site"], rows["id"], strict=True))
+    records = table.loc[keys].reset_index()
+    questions = [Question.from_row(r) for r in records.to_dict("records")]
+    if text == "first_posted":
+        questions = first_posted(first_versions(dataset), keys, questions)
+    return questions
 
 
 def log_traffic(
@@ -206,34 +212,35 @@ def outcomes_over_time(
 
 
 def detection(monitor: dict[str, Any], outcomes: dict[str, Any]) -> list[dict[str, Any]]:
-    """For each month whose performance alert fired: when (after the month's end) the first
-    drift alert on that month's window came, against when the outcomes could tell."""
-    drift_by_end: dict[str, list[str]] = {}
-    for window in monitor["windows"]:
-        subjects = [a["subject"] for a in window["alerts"] if a["kind"].endswith("drift")]
-        if subjects:
-            drift_by_end[window["end"]] = subjects
+    """For each month whose performance alert fired: whether a drift alert came first, from
+    a window holding that month's traffic or later, but ending before the outcomes could
+    tell (the month's end plus the horizon); and by how many days."""
+    ends = [
+        (
+            datetime.fromisoformat(w["end"]),
+            [a["subject"] for a in w["alerts"] if a["kind"].endswith("drift")],
+        )
+        for w in monitor["windows"]
+    ]
     out = []
     for alert in outcomes["alerts"]:
         if alert["kind"] != "performance":
             continue
         month_end = datetime.fromisoformat(alert["window_end"])
         month_start = (pd.Timestamp(month_end) - pd.offsets.MonthBegin(1)).to_pydatetime()
-        earliest = None
-        for end, subjects in sorted(drift_by_end.items()):
-            moment = datetime.fromisoformat(end)
-            if moment > month_start:
-                earliest = (moment, subjects)
-                break
+        told = datetime.fromisoformat(alert["raised_at"])
+        earlier = [
+            (end, subjects) for end, subjects in ends if subjects and month_start < end <= told
+        ]
+        first = min(earlier, default=None, key=lambda e: e[0])
         out.append(
             {
+                "month": pd.Timestamp(month_start).strftime("%Y-%m"),
                 "month_end": alert["window_end"],
                 "performance_alert_at": alert["raised_at"],
-                "first_drift_alert_at": None if earliest is None else earliest[0].isoformat(),
-                "drift_subjects": [] if earliest is None else earliest[1][:8],
-                "lead_days": None
-                if earliest is None
-                else (datetime.fromisoformat(alert["raised_at"]) - earliest[0]).days,
+                "first_drift_alert_at": None if first is None else first[0].isoformat(),
+                "drift_subjects": [] if first is None else first[1][:8],
+                "lead_days": None if first is None else (told - first[0]).days,
             }
         )
     return out
@@ -278,6 +285,7 @@ def run_replay(
     from askwell.data.labels import LabelInputs, get_label
     from askwell.explain.predictor import Predictor
     from askwell.models.bundle import default_bundle
+    from askwell.monitoring.html import write_monitor_html
     from askwell.monitoring.monitor import Reference, run_monitor
     from askwell.monitoring.report import monitor_markdown, outcomes_markdown
     from askwell.release import train_release
@@ -325,15 +333,17 @@ def run_replay(
     db.unlink(missing_ok=True)
     store = Store.open(f"sqlite:///{db}")
     try:
-        log_traffic(store, predictor, questions_of(dataset, rows), rows, "replay")
-        references = [Reference(predictor.model_version, predictor.info.reference)]
-        if predictor.closing_info is not None and predictor.closing_version is not None:
-            references.append(
-                Reference(
-                    predictor.closing_version, predictor.closing_info.reference, "closing_version"
-                )
+        log_traffic(store, predictor, questions_of(dataset, rows, config.text), rows, "replay")
+        # The replayed model's reference only: the shipped answer model beside a replayed
+        # closing model was calibrated on other sites' questions, and its drift on Stack
+        # Overflow traffic (tests/serving/test_monitor.py) is not what the replay asks about.
+        if closing and predictor.closing_info is not None and predictor.closing_version:
+            reference = Reference(
+                predictor.closing_version, predictor.closing_info.reference, "closing_version"
             )
-        monitor = run_monitor(store, [r for r in references if r.reference], settings.monitor)
+        else:
+            reference = Reference(predictor.model_version, predictor.info.reference)
+        monitor = run_monitor(store, [reference], settings.monitor)
         logged = pd.DataFrame(store.rows("predictions"))
     finally:
         store.close()
@@ -388,6 +398,17 @@ def run_replay(
     }
     (out / "replay.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (out / "replay.md").write_text(replay_markdown(result), encoding="utf-8")
+    # The monitoring report over the whole replay: drift per window and, as the outcomes
+    # arrived, the performance per month.
+    write_monitor_html(
+        {
+            **monitor,
+            "performance": outcomes["performance"],
+            "reference_roc_auc": reference_auc,
+            "alerts": [*monitor["alerts"], *outcomes["alerts"]],
+        },
+        out / "replay.html",
+    )
     return result
 
 
@@ -435,12 +456,12 @@ def replay_markdown(result: dict[str, Any]) -> str:
         lines.append("No performance alert fired: nothing to detect.")
     for d in result["detection"]:
         lead = (
-            "no drift alert"
+            "no drift alert before the outcomes told"
             if d["lead_days"] is None
-            else f"drift alerted {d['lead_days']} days earlier"
+            else f"drift alerted {d['lead_days']} days earlier ({', '.join(d['drift_subjects'])})"
         )
         lines.append(
-            f"- month ending {d['month_end'][:10]}: performance known "
+            f"- questions of {d['month']}: performance known "
             f"{d['performance_alert_at'][:10]}; {lead}"
         )
     return "\n".join(lines) + "\n"
