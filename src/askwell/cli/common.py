@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -129,3 +130,10 @@ def load_settings(config: Path | None, **overrides: Any) -> Settings:
             "ASKWELL_BUNDLES__KEY_FILE, or put it in the file ASKWELL_CONFIG names"
         )
     return settings
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A moment given on the command line, in UTC: one without a zone is read as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -15,6 +15,7 @@ from askwell.cli.common import (
     Group,
     RegisteredBundleArgument,
     RunIdOption,
+    as_utc,
     console,
     load_settings,
     reports_errors,
@@ -272,8 +273,8 @@ def rollout_report_command(
         window = default_window(store)
         if since is not None or until is not None:
             window = Window(
-                _utc(since) if since is not None else window.since,
-                _utc(until) if until is not None else None,
+                as_utc(since) if since is not None else window.since,
+                as_utc(until),
                 "as asked (--since/--until)",
             )
         report = rollout_report(store, window, settings.rollout)
@@ -293,7 +294,3 @@ def rollout_report_command(
     console().print(f"[bold]{decision['action']}[/]: {decision['statement']}", highlight=False)
     for kind, path in paths.items():
         console().print(f"report ({kind}): {path}", highlight=False)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -10,7 +10,15 @@ from typing import Any
 
 import typer
 
-from askwell.cli.common import Command, ConfigOption, Group, console, load_settings, reports_errors
+from askwell.cli.common import (
+    Command,
+    ConfigOption,
+    Group,
+    as_utc,
+    console,
+    load_settings,
+    reports_errors,
+)
 from askwell.errors import InputError
 
 app = typer.Typer(
@@ -77,7 +85,7 @@ def run_command(
     references = serving_references(settings)
     store = open_store(database or settings.serve.database_url)
     try:
-        results = run_monitor(store, references, settings.monitor, _utc(since), _utc(until))
+        results = run_monitor(store, references, settings.monitor, as_utc(since), as_utc(until))
         if store_results:
             store.record_monitor_run(datetime.fromisoformat(results["time"]), results["windows"])
     finally:
@@ -190,12 +198,6 @@ def _read_results(
     if not isinstance(found, dict) or not isinstance(found.get(key), list):
         raise InputError(f"{path}: not the results of {writer} (no {key!r} list)")
     return found
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @app.command("outcomes", cls=Command)
@@ -314,7 +316,7 @@ def replay_command(
     from askwell.monitoring.replay import ReplayPlan, run_replay
 
     settings = load_settings(config, **{"monitor.window_hours": window_days * 24})
-    plan = ReplayPlan(_utc(until) or until, per_month, horizon_days, settings.train.seed)
+    plan = ReplayPlan(as_utc(until) or until, per_month, horizon_days, settings.train.seed)
     result = run_replay(
         Dataset.open(dataset), TrainConfig(**settings.train.model_dump()), settings, plan, out
     )
