@@ -11,7 +11,8 @@ BUILD_INPUTS := pyproject.toml setup.py src/askwell/data/_html.pyx
 # Python 3.11 on Linux x86_64. build.lock: pip and pyproject's [build-system] requires, which
 # build the Cython extension and any locked package published only as source (lime), with
 # exactly these versions rather than the newest (--no-build-isolation); runtime.lock: what
-# `make run` needs; dev.lock: runtime plus the dev extra, for `make test`.
+# `make run` needs; dev.lock: runtime plus the dev extra, for `make test`; spark.lock: runtime
+# plus the spark extra (PySpark), installed on top of dev.lock for `make test`.
 LOCKS := requirements
 UV_VERSION := 0.13.9
 LOCK_FLAGS ?=
@@ -62,6 +63,11 @@ $(VENV)/.installed-dev: $(BIN)/python $(BUILD_INPUTS) $(LOCKS)/build.lock $(LOCK
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.installed
 
+# The spark extra, for the Spark tests (Java comes from scripts/test-services).
+$(VENV)/.installed-spark: $(VENV)/.installed-dev $(LOCKS)/spark.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-build-isolation -r $(LOCKS)/spark.lock
+	touch $@
+
 # Re-resolves the locks from pyproject.toml with uv (installed into .venv). An existing lock's
 # pins are kept where pyproject still allows them; the runtime and build locks take the dev
 # lock's pins for what they share, so `make run` and `make test` install the same versions.
@@ -69,6 +75,7 @@ lock: $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 	$(COMPILE) pyproject.toml --extra dev -o $(LOCKS)/dev.lock
 	$(COMPILE) pyproject.toml -c $(LOCKS)/dev.lock -o $(LOCKS)/runtime.lock
+	$(COMPILE) pyproject.toml --extra spark -c $(LOCKS)/dev.lock -o $(LOCKS)/spark.lock
 	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))\
 		["build-system"]["requires"], "pip", sep="\n")' \
 		| $(COMPILE) - -c $(LOCKS)/dev.lock -o $(LOCKS)/build.lock
@@ -90,8 +97,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-# PostgreSQL and Chromium are installed and started if missing (scripts/test-services).
-test: lint
+# PostgreSQL, Chromium and Java (for the Spark tests, with the spark lock) are installed and
+# started if missing (scripts/test-services).
+test: lint $(VENV)/.installed-spark
 	url="$$(bash scripts/test-services)" && POSTGRES_TEST_URL="$$url" $(BIN)/pytest
 
 model: $(VENV)/.installed

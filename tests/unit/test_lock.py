@@ -1,8 +1,8 @@
 """The locks in requirements/ (make lock) against pyproject.toml and the environment running them.
 
-Every requirement of pyproject.toml (runtime, the dev extra, [build-system]) is pinned in its
-lock within pyproject's specifier, with hashes; the locks agree with each other on what they
-share; and the packages this suite runs on are exactly the locked versions.
+Every requirement of pyproject.toml (runtime, the dev and spark extras, [build-system]) is
+pinned in its lock within pyproject's specifier, with hashes; the locks agree with each other
+on what they share; and the packages this suite runs on are exactly the locked versions.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKS = ROOT / "requirements"
-LOCK_NAMES = ("build", "runtime", "dev")
+LOCK_NAMES = ("build", "runtime", "dev", "spark")
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,16 @@ def test_pyproject_requirements_are_pinned_within_their_specifiers() -> None:
     assert unpinned(_requirements(), _lock("runtime")) == []
     assert unpinned(_requirements() + _requirements(extra="dev"), _lock("dev")) == []
     assert unpinned([*_requirements(build=True), "pip"], _lock("build")) == []
+    assert unpinned(_requirements() + _requirements(extra="spark"), _lock("spark")) == []
 
 
 def test_the_runtime_lock_is_the_dev_lock_less_the_dev_extra() -> None:
     assert disagreements(_lock("runtime"), _lock("dev"), subset=True) == []
+
+
+def test_the_spark_lock_agrees_with_the_dev_lock() -> None:
+    # make test installs it on top of the dev lock: what both pin must be pinned alike.
+    assert disagreements(_lock("spark"), _lock("dev"), subset=False) == []
 
 
 def test_the_build_lock_agrees_with_the_dev_lock() -> None:

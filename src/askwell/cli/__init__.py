@@ -15,6 +15,7 @@ from askwell.cli import models as models_cli
 from askwell.cli import monitor as monitor_cli
 from askwell.cli import score as score_cli
 from askwell.cli import serve as serve_cli
+from askwell.cli import spark as spark_cli
 from askwell.cli import train as train_cli
 from askwell.cli.common import Command, Group
 
@@ -38,6 +39,7 @@ app.command("serve", cls=Command)(serve_cli.serve_command)
 app.add_typer(experiments_cli.app, name="experiments")
 app.add_typer(models_cli.app, name="models")
 app.add_typer(bundles_cli.app, name="bundles")
+app.add_typer(spark_cli.app, name="spark")
 app.add_typer(monitor_cli.app, name="monitor")
 
 

@@ -464,7 +464,7 @@ def _store(
         keep = seen.first_seen((report.site, _ID_SPACE.get(table, table)), ids)
         if not keep.all():
             dupes = batch.filter(pa.array(~keep))
-            rejects.extend(_duplicate_rejects(report, table, dupes))
+            rejects.extend(duplicate_rejects(report.site, report.source, table, dupes))
             batch = batch.filter(pa.array(keep))
         writer.write(table, batch)
         report.kept[table] = report.kept.get(table, 0) + batch.num_rows
@@ -477,7 +477,9 @@ def _store(
 _ID_SPACE = {"questions": "posts", "answers": "posts"}
 
 
-def _duplicate_rejects(report: InputReport, table: str, dupes: pa.RecordBatch) -> list[Reject]:
+def duplicate_rejects(site: str, source: str, table: str, dupes: pa.RecordBatch) -> list[Reject]:
+    """The rejects for rows of ``table`` whose (site, id) was already kept: every repeat
+    after the first, as ``dupes`` holds them."""
     names = [n for n in dupes.schema.names if n not in ("body_html", "site", "source")]
     out = []
     for row in dupes.select(names).to_pylist():
@@ -488,14 +490,13 @@ def _duplicate_rejects(report: InputReport, table: str, dupes: pa.RecordBatch) -
         )[:RAW_LIMIT]
         out.append(
             Reject(
-                report.site,
-                report.source,
+                site,
+                source,
                 row["source_line"],
                 table,
                 str(row["id"]),
                 "duplicate Id",
-                f"Id {row['id']} was already read for site {report.site} "
-                "(the first occurrence is kept)",
+                f"Id {row['id']} was already read for site {site} (the first occurrence is kept)",
                 raw,
             )
         )

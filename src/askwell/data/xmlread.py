@@ -99,31 +99,11 @@ class ChunkReader:
         self.bytes_read += len(block)
         return block
 
-    def _header(self, buf: bytes) -> int:
-        """Checks the prolog and root element; returns where rows may start."""
-        body = buf[len(_BOM) :] if buf.startswith(_BOM) else buf
-        if not body.strip():
-            raise InputError(f"{self._source}: the file is empty")
-        m = _PROLOG.match(body)
-        if m is None:
-            raise InputError(
-                f"{self._source}: line 1: not an XML dump (expected a <{self._kind.root}> "
-                "root element)"
-            )
-        root = m.group(1).decode("ascii", "replace")
-        if root != self._kind.root:
-            line = body[: m.start(1)].count(b"\n") + 1
-            raise InputError(
-                f"{self._source}: line {line}: root element is <{root}>, expected "
-                f"<{self._kind.root}> (is this really {self._kind.file_name}?)"
-            )
-        return len(buf) - len(body) + m.end()
-
     def __iter__(self) -> Iterator[Chunk]:
         buf = self._read(self._chunk_bytes)
         while len(buf) < 4096 and (more := self._read(self._chunk_bytes)):
             buf += more
-        rows_from = self._header(buf)
+        rows_from = check_header(buf, self._kind, self._source)
         root_open = b"<" + self.root.encode() + b">"
         root_close = b"</" + self.root.encode() + b">"
         index, line, eof, first = 0, 1, False, True
@@ -155,6 +135,28 @@ class ChunkReader:
             line += data.count(b"\n")
             buf = buf[cut:]
             rows_from, first = 0, False
+
+
+def check_header(buf: bytes, kind: Kind, source: str) -> int:
+    """Checks the prolog and root element at the start of a dump (``buf``: its first bytes,
+    at least its first row's start); returns where rows may start. Raises InputError for an
+    empty file or another root element."""
+    body = buf[len(_BOM) :] if buf.startswith(_BOM) else buf
+    if not body.strip():
+        raise InputError(f"{source}: the file is empty")
+    m = _PROLOG.match(body)
+    if m is None:
+        raise InputError(
+            f"{source}: line 1: not an XML dump (expected a <{kind.root}> root element)"
+        )
+    root = m.group(1).decode("ascii", "replace")
+    if root != kind.root:
+        line = body[: m.start(1)].count(b"\n") + 1
+        raise InputError(
+            f"{source}: line {line}: root element is <{root}>, expected "
+            f"<{kind.root}> (is this really {kind.file_name}?)"
+        )
+    return len(buf) - len(body) + m.end()
 
 
 def parse_chunk(task: ChunkTask) -> ChunkResult:

@@ -110,7 +110,7 @@ def score_rows(
     """Each row (a mapping with ``FIELDS`` keys, as a JSONL line gives) scored, in order, as
     an output row with ``COLUMNS`` keys; a bad row gives its ``error`` ("row 3: …")."""
     records = (_record(f"row {n}", n, row) for n, row in enumerate(rows, 1))
-    yield from _score_records(scorer, records, html=html, top=top)
+    yield from score_records(scorer, records, html=html, top=top)
 
 
 def _record(where: str, number: int, row: Mapping[str, object]) -> Record:
@@ -120,13 +120,16 @@ def _record(where: str, number: int, row: Mapping[str, object]) -> Record:
         return Record(where, number, None, str(exc))
 
 
-def _score_records(
+def score_records(
     scorer: Predictor | ScoringPool,
     records: Iterable[Record],
     *,
     html: bool,
     top: int,
 ) -> Iterator[dict[str, object]]:
+    """Each record scored, in order, as an output row with ``COLUMNS`` keys (a record that
+    could not be read, or a question that failed, as a row with its ``error``): what
+    ``score_file`` and ``askwell spark score`` write."""
     every = iter(records)
     while chunk := list(itertools.islice(every, CHUNK_ROWS)):
         # Each row: its id, then where it is and its question, or its error.
@@ -353,7 +356,7 @@ def score_file(
                 f"{out_path.parent}: cannot create the folder ({exc.strerror})"
             ) from None
         with _open_sink(out_path, fmt_out, id_is_int=source.id_is_int) as sink:
-            rows = _score_records(scorer, source.records(), html=html, top=top)
+            rows = score_records(scorer, source.records(), html=html, top=top)
             try:
                 for row in rows:
                     try:
@@ -415,7 +418,7 @@ def _open_source(path: Path, fmt: Format) -> _Source:
         raise InputError(f"{path}: not allowed to read it") from None
 
 
-def _header(source: str, names: Sequence[object]) -> dict[str, int]:
+def input_columns(source: str, names: Sequence[object]) -> dict[str, int]:
     """Where each of ``FIELDS`` is among a header's ``names``; title is required."""
     at: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -459,7 +462,7 @@ class _CsvSource(_Source):
             self.close()
             raise InputError(f"{path}: line 1: not a readable CSV header ({exc})") from None
         try:
-            self._at = _header(f"{path}: line {self._reader.line_num}", header)
+            self._at = input_columns(f"{path}: line {self._reader.line_num}", header)
         except InputError:
             self.close()
             raise
@@ -555,7 +558,7 @@ class _ParquetSource(_Source):
             schema = self._file.schema_arrow
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
-        self._at = _header(str(path), schema.names)
+        self._at = input_columns(str(path), schema.names)
         self._names = schema.names
         self._total = self._file.metadata.num_rows
         self._done = 0
