@@ -92,14 +92,15 @@ data: $(VENV)/.installed
 	$(BIN)/askwell data check $(DATA)
 	$(BIN)/askwell data profile $(DATA)
 
-lint: $(VENV)/.installed-dev
+# mypy reads the Spark code with PySpark's own types: the spark lock is installed first.
+lint: $(VENV)/.installed-spark
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 # PostgreSQL, Chromium and Java (for the Spark tests, with the spark lock) are installed and
 # started if missing (scripts/test-services).
-test: lint $(VENV)/.installed-spark
+test: lint
 	url="$$(bash scripts/test-services)" && POSTGRES_TEST_URL="$$url" $(BIN)/pytest
 
 model: $(VENV)/.installed
