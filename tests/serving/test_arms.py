@@ -401,3 +401,24 @@ def test_a_shadow_challenger_from_the_registry_yields_the_cpu_too(
         for pool, nice in ((champion, ours), (challenger, min(19, ours + 5))):
             pids = [p.process.pid for p in pool._all]
             assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids if pid] == [nice] * 2
+
+
+def test_a_model_with_scoring_processes_is_prepared_inside_a_running_event_loop(
+    registry: Registry,
+) -> None:
+    """``prepare`` smoke-scores through the new pool on a loop of its own: called where a
+    loop already runs (an async caller, or a test session holding Playwright's), it does
+    that in a worker thread instead of failing (asyncio.run refuses to nest)."""
+    import asyncio
+
+    from askwell.serving.pool import ScoringPool
+
+    async def inside() -> ModelChoice:
+        return prepare(registry.other, "prepared in a loop", 2, workers=2)
+
+    choice = asyncio.run(inside())
+    assert isinstance(choice.scorer, ScoringPool)
+    try:
+        assert choice.scorer.alive == 2
+    finally:
+        choice.scorer.close()

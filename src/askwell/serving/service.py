@@ -14,9 +14,11 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +34,7 @@ from askwell.serving.metrics import MULTIPROC_ENV, Metrics
 from askwell.serving.pool import ScoringPool
 from askwell.store.db import SHADOW, PredictionRecord, Store, StoreError, migrate
 
+T = TypeVar("T")
 log = logging.getLogger("askwell.serving")
 
 
@@ -167,12 +170,23 @@ def prepare(
     if n > 1:
         pool = ScoringPool(bundle, n, predictor.model_version, nice=nice)
         try:
-            _smoke(asyncio.run(pool.submit_draft(SMOKE)))  # off any loop: a thread's own
+            _smoke(_on_own_loop(pool.submit_draft(SMOKE)))
         except BaseException:
             pool.close()
             raise
         choice = ModelChoice(pool, choice.name, source, None, bundle, None, registry_version)
     return choice
+
+
+def _on_own_loop(work: Coroutine[Any, Any, T]) -> T:
+    """``work`` run to its end on an event loop of its own: in this thread, or in a worker
+    thread when this one already runs a loop (``asyncio.run`` refuses to nest)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, work).result()
 
 
 def _smoke(reading: Reading) -> None:
