@@ -410,13 +410,16 @@ def test_a_model_with_scoring_processes_is_prepared_inside_a_running_event_loop(
     loop already runs (an async caller, or a test session holding Playwright's), it does
     that in a worker thread instead of failing (asyncio.run refuses to nest)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from askwell.serving.pool import ScoringPool
 
     async def inside() -> ModelChoice:
         return prepare(registry.other, "prepared in a loop", 2, workers=2)
 
-    choice = asyncio.run(inside())
+    # A thread of its own for the outer loop: this one may hold Playwright's already.
+    with ThreadPoolExecutor(1) as thread:
+        choice = thread.submit(asyncio.run, inside()).result()
     assert isinstance(choice.scorer, ScoringPool)
     try:
         assert choice.scorer.alive == 2
