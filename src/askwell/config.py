@@ -484,6 +484,67 @@ class MonitorSettings(_Strict):
     webhook_timeout_s: float = Field(5, gt=0, le=60)
 
 
+class ReviewSettings(_Strict):
+    """The review queue (askwell review, /review): how questions are picked and how many
+    reviewers label each."""
+
+    strategy: Literal["random", "uncertainty", "diverse"] = Field(
+        "diverse", description="how questions are picked for review (askwell.loop.select)"
+    )
+    second_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="share of picked questions that a second reviewer labels too (for "
+        "Cohen's kappa between reviewers)",
+    )
+    model_closed_at: float = Field(
+        0.18,
+        gt=0,
+        lt=1,
+        description="the model 'says closed' at this live closing risk or more, when its "
+        "agreement with reviewers is measured (0.18: the 'likely to be closed' band at a 6% "
+        "live rate)",
+    )
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples for kappa intervals")
+    seed: int = 0
+
+
+class RetrainSettings(_Strict):
+    """askwell retrain: its sources, when --if-needed retrains, and where its work goes."""
+
+    model: Literal["closing", "answer"] = Field(
+        "closing",
+        description="the kind of model retraining trains while the registry has no "
+        "champion (the closing model is the headline; the recipe is then the shipped "
+        "model's of this kind); with a champion, the champion's kind and recipe",
+    )
+    outcomes: tuple[Path, ...] = Field(
+        (), description="ingested datasets with outcomes (askwell ingest), oldest first"
+    )
+    reviews: bool = Field(True, description="use reviewers' labels from the review queue")
+    feedback: bool = Field(
+        True, description="carry the advice feedback (explicit and implicit) with the data"
+    )
+    database_url: str | None = Field(
+        None,
+        description="the store with the review queue, feedback and monitoring runs "
+        "[default: serve.database_url]",
+    )
+    interval_days: float = Field(
+        30, gt=0, description="--if-needed: retrain when the newest version is this old"
+    )
+    min_drift_alerts: int = Field(
+        1,
+        ge=1,
+        description="--if-needed: retrain when the latest monitoring run raised this many "
+        "drift alerts or more",
+    )
+    work: Path = Field(
+        Path("var/retrain"), description="where retraining keeps its datasets, bundles and reports"
+    )
+
+
 class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     profile: ProfileSettings = ProfileSettings()
@@ -494,6 +555,8 @@ class Settings(_Strict):
     models: ModelsSettings = ModelsSettings()
     rollout: RolloutSettings = RolloutSettings()
     monitor: MonitorSettings = MonitorSettings()
+    review: ReviewSettings = ReviewSettings()
+    retrain: RetrainSettings = RetrainSettings()
 
 
 def get_settings(

@@ -123,17 +123,24 @@ class Reference:
     sha256: str
 
 
-def reference(tracker: Tracker) -> Reference:
+def reference(tracker: Tracker, closing: bool = False) -> Reference:
     """The champion, verified; while the registry has none, the model askwell ships (what
-    serving loads then)."""
-    from askwell.models.bundle import default_bundle
+    serving loads then): its closing model when the registry holds ``closing`` models."""
+    from askwell.models.bundle import default_bundle, default_closing_bundle
 
     version = tracker.get_alias(CHAMPION)
     if version is None:
-        path = default_bundle()
+        path = default_closing_bundle() if closing else default_bundle()
         return Reference(SHIPPED, None, path, sha256_file(path))
     path = tracker.version_bundle(version)
     return Reference(f"champion (version {version})", version, path, sha256_file(path))
+
+
+def holds_closing(bundle: Path) -> bool:
+    """Whether ``bundle`` is a closing model (it predicts the ``closed`` label)."""
+    from askwell.models.bundle import read_info
+
+    return read_info(bundle).label.get("name") == "closed"
 
 
 # -- the gates ---------------------------------------------------------------------------------
@@ -171,11 +178,13 @@ def run_gates(
     from askwell.models.train import TrainConfig, prepare
 
     challenger_path = tracker.version_bundle(version)
-    ref = reference(tracker)
+    # Each model is judged alone (an answer model without the closing model beside it, a
+    # closing model on its own P(kept open)): the gates compare like with like.
+    challenger = Predictor.load(challenger_path, closing=False)
+    ref = reference(tracker, closing=challenger.model.risk_bands is not None)
     if ref.version == version:
         raise PromotionError(f"version {version} is the champion already")
     ref_model = Predictor.load(ref.path, closing=False)
-    challenger = Predictor.load(challenger_path, closing=False)
     ref_label = ref_model.info.label.get("name")
     if challenger.info.label.get("name") != ref_label:
         raise PromotionError(
@@ -588,7 +597,7 @@ def promote(
         raise PromotionError(
             f"the gates of version {version} judged another bundle; run them again"
         )
-    ref = reference(tracker)
+    ref = reference(tracker, closing=holds_closing(path))
     if ref.sha256 != tags.get(TAG_GATES_REFERENCE_SHA256):
         raise PromotionError(
             f"version {version} was gated against the {tags.get(TAG_GATES_REFERENCE)}, but "

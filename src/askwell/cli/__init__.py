@@ -11,8 +11,11 @@ from askwell.cli import evaluate as evaluate_cli
 from askwell.cli import experiments as experiments_cli
 from askwell.cli import ingest as ingest_cli
 from askwell.cli import labels as labels_cli
+from askwell.cli import loop as loop_cli
 from askwell.cli import models as models_cli
 from askwell.cli import monitor as monitor_cli
+from askwell.cli import retrain as retrain_cli
+from askwell.cli import review as review_cli
 from askwell.cli import score as score_cli
 from askwell.cli import serve as serve_cli
 from askwell.cli import spark as spark_cli
@@ -41,6 +44,9 @@ app.add_typer(models_cli.app, name="models")
 app.add_typer(bundles_cli.app, name="bundles")
 app.add_typer(spark_cli.app, name="spark")
 app.add_typer(monitor_cli.app, name="monitor")
+app.command("retrain", cls=Command)(retrain_cli.retrain_command)
+app.add_typer(review_cli.app, name="review")
+app.add_typer(loop_cli.app, name="loop")
 
 
 def _version(value: bool) -> None:

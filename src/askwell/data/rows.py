@@ -366,6 +366,13 @@ def _markdown_to_html(markdown: pa.Array) -> pa.Array:
     return pa.array([None if m is None else to_html(m) for m in markdown.to_pylist()], pa.string())
 
 
+def markdown_body_columns(markdown: list[str | None]) -> dict[str, pa.Array]:
+    """``body_html`` and the body columns of Markdown bodies, as ingestion derives them from
+    a source that has Markdown (and as the editor reads a draft)."""
+    html = _markdown_to_html(pa.array(markdown, pa.string()))
+    return {"body_html": html, **_body_columns(html)}
+
+
 def _body_columns(body_html: pa.Array) -> dict[str, pa.Array]:
     parts = extract_bodies(body_html.to_pylist())
     out = {

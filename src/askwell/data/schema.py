@@ -270,6 +270,30 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("raw", pa.string()),
         ]
     ),
+    # Training data that askwell retrain builds (askwell.loop.sources): where each
+    # question's label came from (an outcome in a dump or export, or reviewers), when it was
+    # known, and who gave it; and the advice feedback (suggestions marked not helpful,
+    # ignored, helpful, or followed in a later revision), with the same three.
+    "provenance": pa.schema(
+        [
+            pa.field("site", pa.string(), nullable=False),
+            pa.field("id", pa.int64(), nullable=False),
+            pa.field("label_source", pa.string(), nullable=False),
+            pa.field("label_detail", pa.string()),
+            pa.field("label_time", TIMESTAMP),
+            pa.field("label_by", pa.string(), nullable=False),
+        ]
+    ),
+    "advice_feedback": pa.schema(
+        [
+            pa.field("rule", pa.string(), nullable=False),
+            pa.field("kind", pa.string(), nullable=False),
+            pa.field("request_id", pa.string(), nullable=False),
+            pa.field("time", TIMESTAMP, nullable=False),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("who", pa.string(), nullable=False),
+        ]
+    ),
 }
 
 # The tables every dataset has (possibly empty); the others appear when their file does.

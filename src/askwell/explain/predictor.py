@@ -264,10 +264,16 @@ class Predictor:
     @classmethod
     def load(cls, path: Path | None = None, closing: Path | bool | None = True) -> Predictor:
         """The answer model at ``path`` (default: the one askwell ships) and the closing
-        model at ``closing`` (True: the one askwell ships; False: none), verified."""
+        model at ``closing`` (True: the one askwell ships; False: none), verified.
+
+        A closing model at ``path`` with ``closing`` True (a registry that holds closing
+        models names one bundle) is served as the closing model, beside the answer model
+        askwell ships."""
         model, info = load_bundle(path or default_bundle(), feature_names())
         if closing is False:
             return cls(model, info)
+        if closing is True and model.risk_bands is not None:
+            return cls(*load_bundle(default_bundle(), feature_names()), (model, info))
         closing_path = default_closing_bundle() if closing is True else closing
         assert isinstance(closing_path, Path)
         return cls(model, info, load_bundle(closing_path, feature_names()))

@@ -39,7 +39,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from askwell.store.errors import StoreError as StoreError
 from askwell.store.sqlite_files import SqliteFiles
-from askwell.store.tables import feedback, monitor_runs, predictions, revisions
+from askwell.store.tables import (
+    feedback,
+    monitor_runs,
+    predictions,
+    review_items,
+    review_labels,
+    revisions,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SHADOW = "shadow"  # the arm of predictions scored off the request path and never shown
@@ -291,17 +298,24 @@ class Store:
         return None if row is None else [str(s) for s in row[0]]
 
     def record_feedback(
-        self, request_id: str, suggestion_id: str | None, helpful: bool, comment: str | None
+        self,
+        request_id: str,
+        suggestion_id: str | None,
+        helpful: bool,
+        comment: str | None,
+        ignored: bool = False,
     ) -> int:
-        """Stores one feedback; its id."""
+        """Stores one feedback; its id. ``ignored``: "ignore this once" on a suggestion (stored
+        as not helpful)."""
         with self._writing("store the feedback") as connection:
             result = connection.execute(
                 insert(feedback)
                 .values(
                     request_id=request_id,
                     suggestion_id=suggestion_id,
-                    helpful=helpful,
+                    helpful=helpful and not ignored,
                     comment=comment,
+                    ignored=ignored,
                     created_at=_now(),
                 )
                 .returning(feedback.c.id)
@@ -344,6 +358,8 @@ class Store:
             "feedback": feedback,
             "revisions": revisions,
             "monitor_runs": monitor_runs,
+            "review_items": review_items,
+            "review_labels": review_labels,
         }
         chosen = tables[table]
         with self._connected(f"read the {table}") as connection:

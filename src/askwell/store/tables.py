@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -59,6 +63,9 @@ feedback = Table(
     Column("helpful", Boolean, nullable=False),
     Column("comment", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # "Ignore this once" on a suggestion: stored with helpful=False, and counted with "not
+    # helpful" in the rule's false-alarm rate.
+    Column("ignored", Boolean, nullable=False, server_default=false()),
 )
 
 # Implicit feedback: one row per re-score within an editing session, with the score before
@@ -87,4 +94,42 @@ monitor_runs = Table(
     Column("n", Integer, nullable=False),
     Column("alerts", Integer, nullable=False),
     Column("result", JSON, nullable=False),  # the window, as askwell.monitoring.monitor gives it
+)
+
+# The review queue (askwell.loop.review): questions from public data (or a draft its author
+# chose to share) for reviewers to label. ``needs``: how many reviewers label it (2 for the
+# share that measures agreement between reviewers).
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_key", String(300), nullable=False, unique=True),  # "site:id", or "draft:<id>"
+    Column("source", String(40), nullable=False),  # "batch" or "editor (opted in)"
+    Column("site", String(200), nullable=True),
+    Column("question_id", BigInteger, nullable=True),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("tags", String(500), nullable=False, server_default=""),
+    Column("model_version", String(300), nullable=True),
+    Column("closing_risk", Float, nullable=True),
+    Column("score", Float, nullable=True),
+    Column("uncertainty", Float, nullable=True),
+    Column("strategy", String(40), nullable=False),  # how it was picked
+    Column("needs", Integer, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("added_by", String(200), nullable=False),
+)
+
+# One reviewer's label of one item: would it be closed, why, and is it clear.
+review_labels = Table(
+    "review_labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("review_items.id"), nullable=False, index=True),
+    Column("reviewer", String(200), nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Column("reason", String(40), nullable=True),
+    Column("clear", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("item_id", "reviewer", name="uq_review_labels_item_reviewer"),
 )
